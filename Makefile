@@ -1,0 +1,47 @@
+# dub-mock: `make serve` runs the mock, `make test` runs every check. Both bootstrap .venv.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PORT   ?= 8787
+HOST   ?= 127.0.0.1
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help venv serve test lint format typecheck unit bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP) ## create .venv with the package and its test extras
+
+serve: $(STAMP) ## run the mock on $(HOST):$(PORT) (make serve PORT=9000)
+	$(BIN)/dub-mock serve --host $(HOST) --port $(PORT)
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(STAMP) ## mypy (strict) on the package
+	$(BIN)/mypy
+
+unit: $(STAMP) ## the pytest suite alone
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+test: lint typecheck unit ## everything CI runs
+
+bench: $(STAMP) ## benchmarks against Prism (outside CI; see benchmarks/)
+	bash benchmarks/run.sh
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+"""Shared test fixtures for the dub-mock repository."""
+
+pytest_plugins = ["pytester"]
