@@ -10,7 +10,6 @@ from werkzeug.exceptions import HTTPException
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
-    from werkzeug.sansio.response import Response
 
 DOC_URL_BASE = "https://dub.co/docs/api-reference/errors#"
 INTERNAL_ERROR_MESSAGE = (
@@ -85,11 +84,6 @@ class ApiError(HTTPException):
     ) -> list[tuple[str, str]]:
         return [("Content-Type", "application/json"), *self.extra_headers]
 
-    def get_response(
-        self, environ: WSGIEnvironment | dict[str, Any] | None = None, scope: Any = None
-    ) -> Response:
-        return super().get_response(environ, scope)
-
 
 class BadRequest(ApiError):
     error_code = "bad_request"
@@ -112,9 +106,7 @@ class MethodNotAllowed(ApiError):
 
     def __init__(self, allowed: Iterable[str]) -> None:
         allow = ", ".join(sorted(allowed))
-        super().__init__(
-            f"Method not allowed. Allowed: {allow}.", headers=[("Allow", allow)]
-        )
+        super().__init__(f"Method not allowed. Allowed: {allow}.", headers=[("Allow", allow)])
 
 
 class PayloadTooLarge(ApiError):

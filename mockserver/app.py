@@ -1,0 +1,289 @@
+"""The WSGI application: dispatch, Dub's error rendering, the journal and the access log.
+
+One request: `MockApp.__call__` → admin (`/__mock/*`) or the spec's route → fault → `auth` →
+`ratelimit` → Prefer → `body` → `validation` → `tracking` → store → JSON → journal.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+import traceback
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from werkzeug.exceptions import MethodNotAllowed as RoutingMethodNotAllowed
+from werkzeug.exceptions import NotFound as RoutingNotFound
+
+from . import cors
+from .admin import ADMIN_PREFIX, AdminApi
+from .auth import authenticate, authorize
+from .body import announced_length, read_body
+from .control import Control
+from .errors import (
+    ApiError,
+    InternalServerError,
+    MethodNotAllowed,
+    NotFound,
+    code_for_status,
+)
+from .models import Clock, IdFactory
+from .ratelimit import count_request
+from .routing import build_map
+from .seed import baseline, seed_data, start_fx_rates
+from .settings import Settings
+from .spec import Operation, load_spec
+from .store import Store, open_store
+from .tracking import SaleRequest, SaleTracker
+from .validation import check_track_sale_body, parse_json
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+Headers = list[tuple[str, str]]
+
+STATUS_LINES = {
+    200: "200 OK", 201: "201 Created", 204: "204 No Content", 400: "400 Bad Request",
+    401: "401 Unauthorized", 403: "403 Forbidden", 404: "404 Not Found",
+    405: "405 Method Not Allowed", 409: "409 Conflict", 410: "410 Gone",
+    413: "413 Content Too Large", 422: "422 Unprocessable Content",
+    429: "429 Too Many Requests", 500: "500 Internal Server Error",
+}  # fmt: skip
+
+FAULT_MESSAGE = "Fault injected by dub-mock"
+PREFER_MESSAGE = "Response forced by the Prefer header"
+
+
+class Exchange:
+    """What one API request sent and got, for the journal and the access log."""
+
+    __slots__ = ("body", "headers", "payload", "status")
+
+    def __init__(self) -> None:
+        self.status = 500
+        self.payload: Any = None
+        self.headers: Headers = []
+        self.body: bytes = b""
+
+
+class MockApp:
+    """A Dub twin over one store; `reset()` brings back the start state."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        clock: Clock = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.spec = load_spec(settings.spec_path)
+        self.adapter = build_map(self.spec).bind("localhost")
+        ids = IdFactory(clock, rng)
+        self.control = Control(ids, clock)
+        self.tracker = SaleTracker(store, ids, clock)
+        self.admin = AdminApi(self)
+        data = seed_data(settings)
+        self._fx_rates = start_fx_rates(data)
+        self._build = baseline(settings, self.control, data)
+        store.initialise(self._build, self._fx_rates)
+
+    def reset(self) -> None:
+        """Back to the state the mock started with (seed, --token and defaults)."""
+        self.store.reset(self._build, self._fx_rates)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        started = time.perf_counter()
+        path = environ.get("PATH_INFO") or "/"
+        exchange = Exchange()
+        try:
+            if self.settings.cors and cors.is_preflight(environ):
+                exchange.status = 204
+                exchange.headers = cors.preflight_headers(environ)
+            elif path.startswith(ADMIN_PREFIX):
+                self._admin(environ, path, exchange)
+            else:
+                self._api(environ, path, exchange)
+        except ApiError as error:
+            exchange.status = error.code or 500
+            exchange.payload = error.body()
+            exchange.headers = error.extra_headers
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            crash = InternalServerError()
+            exchange.status, exchange.payload, exchange.headers = 500, crash.body(), []
+        return self._respond(environ, path, exchange, started, start_response)
+
+    def _admin(self, environ: WSGIEnvironment, path: str, exchange: Exchange) -> None:
+        method = environ["REQUEST_METHOD"]
+        raw = read_body(environ, self.settings.max_body) if method in {"POST", "PUT"} else b""
+        exchange.status, exchange.payload = self.admin.handle(
+            method, path, environ.get("HTTP_AUTHORIZATION"), raw
+        )
+
+    def _api(self, environ: WSGIEnvironment, path: str, exchange: Exchange) -> None:
+        method = environ["REQUEST_METHOD"]
+        try:
+            operation_id, _ = self.adapter.match(path, method=method)
+        except RoutingNotFound:
+            raise NotFound(f"The requested path {path} was not found.") from None
+        except RoutingMethodNotAllowed as exc:
+            raise MethodNotAllowed(exc.valid_methods or ()) from None
+        operation = self.spec.operations[operation_id]
+        announced_length(environ, self.settings.max_body)
+        fault = self.store.pop_fault()
+        if fault is not None:
+            status, delay_ms = fault
+            if delay_ms:
+                time.sleep(delay_ms / 1000)
+            if status is not None:
+                raise ApiError(FAULT_MESSAGE, error_code=code_for_status(status), status=status)
+        if self.settings.latency_ms is not None:
+            low, high = self.settings.latency_ms
+            time.sleep(self.rng.uniform(low, high) / 1000)
+        self._serve_operation(environ, operation, exchange)
+
+    def _serve_operation(
+        self, environ: WSGIEnvironment, operation: Operation, exchange: Exchange
+    ) -> None:
+        principal = authenticate(
+            environ.get("HTTP_AUTHORIZATION"), _workspace_query(environ), self.store
+        )
+        rate_headers: Headers = []
+        try:
+            if self.settings.rate_limit:
+                rate_headers = count_request(principal, self.store, int(self.clock() * 1000))
+            authorize(principal)
+            forced = _preferred_status(environ.get("HTTP_PREFER"), operation)
+            if forced is not None:
+                raise ApiError(PREFER_MESSAGE, error_code=code_for_status(forced), status=forced)
+            exchange.body = read_body(environ, self.settings.max_body)
+            body = parse_json(exchange.body)
+            assert operation.request_validator is not None
+            external_id = check_track_sale_body(body, operation.request_validator)
+            sale = SaleRequest(body, external_id, operation.defaults)
+            exchange.payload = self.tracker.track(principal, sale)
+            exchange.status = 200
+            exchange.headers = rate_headers
+        except ApiError as error:
+            if not any(name == "Retry-After" for name, _ in error.extra_headers):
+                error.extra_headers = [*rate_headers, *error.extra_headers]
+            raise
+        if self.settings.validate_responses:
+            operation.response_validators[200](exchange.payload)
+
+    def _respond(
+        self,
+        environ: WSGIEnvironment,
+        path: str,
+        exchange: Exchange,
+        started: float,
+        start_response: StartResponse,
+    ) -> Iterable[bytes]:
+        body = b"" if exchange.payload is None else orjson.dumps(exchange.payload)
+        headers = list(exchange.headers)
+        if exchange.payload is not None:
+            headers.append(("Content-Type", "application/json"))
+        headers.append(("Content-Length", str(len(body))))
+        origin = environ.get("HTTP_ORIGIN")
+        if origin and self.settings.cors and exchange.status != 204:
+            headers.extend(cors.response_headers(origin))
+        status_line = STATUS_LINES.get(exchange.status) or f"{exchange.status} Error"
+        start_response(status_line, headers)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        if not path.startswith(ADMIN_PREFIX) and exchange.status != 204:
+            self._journal(environ, path, exchange, elapsed_ms)
+        if not self.settings.quiet:
+            sys.stderr.write(
+                f'{environ.get("REMOTE_ADDR", "-")} "{environ.get("REQUEST_METHOD")} {path}" '
+                f"{exchange.status} {elapsed_ms:.1f}ms\n"
+            )
+        if environ.get("REQUEST_METHOD") == "HEAD":
+            return [b""]
+        return [body]
+
+    def _journal(
+        self, environ: WSGIEnvironment, path: str, exchange: Exchange, elapsed_ms: float
+    ) -> None:
+        self.store.log_request(
+            {
+                "method": environ.get("REQUEST_METHOD"),
+                "path": path,
+                "query": environ.get("QUERY_STRING", ""),
+                "status": exchange.status,
+                "requestHeaders": _journal_headers(environ),
+                "requestBody": _journal_body(exchange.body),
+                "responseBody": exchange.payload,
+                "durationMs": round(elapsed_ms, 3),
+                "time": self.clock(),
+            },
+            self.settings.journal_limit,
+        )
+
+
+def _workspace_query(environ: WSGIEnvironment) -> str | None:
+    query = environ.get("QUERY_STRING")
+    if not query or "workspaceId=" not in query:
+        return None
+    from urllib.parse import parse_qs
+
+    values = parse_qs(query).get("workspaceId")
+    return values[0] if values else None
+
+
+def _preferred_status(prefer: str | None, operation: Operation) -> int | None:
+    """Prism's `Prefer: code=NNN`, honoured for the error statuses the spec documents."""
+    if not prefer:
+        return None
+    for part in prefer.split(","):
+        name, _, value = part.strip().partition("=")
+        if name.strip().lower() == "code" and value.strip().isdigit():
+            status = int(value.strip())
+            if status != 200 and status in operation.documented_statuses:
+                return status
+    return None
+
+
+def _journal_headers(environ: WSGIEnvironment) -> dict[str, str]:
+    headers = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            name = key[5:].replace("_", "-").title()
+            headers[name] = "[redacted]" if name == "Authorization" else str(value)
+    if environ.get("CONTENT_TYPE"):
+        headers["Content-Type"] = environ["CONTENT_TYPE"]
+    return headers
+
+
+def _journal_body(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw[:4096].decode("utf-8", "replace")
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: Store | None = None,
+    clock: Clock = time.time,
+    rng: random.Random | None = None,
+    **overrides: Any,
+) -> MockApp:
+    """The WSGI app: `create_app()` for the defaults, or `create_app(state="sqlite:///x.db")`."""
+    resolved = (settings or Settings()).with_overrides(**overrides) if overrides else settings
+    resolved = resolved or Settings()
+    return MockApp(
+        resolved,
+        store or open_store(resolved.state, resolved.journal_limit),
+        clock=clock,
+        rng=rng,
+    )

@@ -1,0 +1,167 @@
+"""`dub-mock serve | check | spec`: one thin function per verb over the same Settings."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import DubMockError
+from .settings import DEFAULT_MAX_BODY, DEFAULT_TOKEN, Settings, parse_latency
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dub-mock", description="A stateful mock of Dub's POST /track/sale."
+    )
+    parser.add_argument("--version", action="version", version=f"dub-mock {__version__}")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+
+    serve = verbs.add_parser("serve", help="run the mock server")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8787, help="port (default 8787)")
+    serve.add_argument(
+        "--state", default="memory://", help="memory:// | sqlite:///file.db | redis://host:port/db"
+    )
+    serve.add_argument("--seed", metavar="FILE", help="YAML or JSON file of start objects")
+    serve.add_argument(
+        "--token", action="append", default=[], metavar="TOKEN",
+        help="extra API token for the default workspace (repeatable)",
+    )  # fmt: skip
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (shared state)")
+    serve.add_argument("--latency", metavar="MS|MIN-MAX", help="added delay per API request")
+    serve.add_argument("--no-cors", action="store_true", help="turn CORS off")
+    serve.add_argument("--no-rate-limit", action="store_true", help="turn rate limits off")
+    serve.add_argument(
+        "--max-body", type=int, default=DEFAULT_MAX_BODY, metavar="BYTES",
+        help=f"largest accepted request body (default {DEFAULT_MAX_BODY})",
+    )  # fmt: skip
+    serve.add_argument("--admin-token", metavar="T", help="require Bearer T on /__mock/*")
+    serve.add_argument("--quiet", action="store_true", help="no per-request log line")
+
+    check = verbs.add_parser(
+        "check", help="check an implementation against the contract", add_help=False
+    )
+    check.add_argument("args", nargs=argparse.REMAINDER)
+
+    spec = verbs.add_parser("spec", help="print the bundled OpenAPI spec")
+    spec.add_argument("--path", action="store_true", help="print its file path instead")
+    return parser
+
+
+def serve_settings(args: argparse.Namespace) -> Settings:
+    return Settings(
+        host=args.host,
+        port=args.port,
+        state=args.state,
+        seed=args.seed,
+        tokens=tuple(args.token),
+        workers=args.workers,
+        latency_ms=parse_latency(args.latency) if args.latency else None,
+        cors=not args.no_cors,
+        rate_limit=not args.no_rate_limit,
+        max_body=args.max_body,
+        admin_token=args.admin_token,
+        quiet=args.quiet,
+    )
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """Settings as DUB_MOCK_* variables, the way they reach `mockserver.wsgi` in each worker."""
+    env = {
+        "DUB_MOCK_STATE": settings.state,
+        "DUB_MOCK_TOKENS": ",".join(settings.tokens),
+        "DUB_MOCK_CORS": str(settings.cors),
+        "DUB_MOCK_RATE_LIMIT": str(settings.rate_limit),
+        "DUB_MOCK_MAX_BODY": str(settings.max_body),
+        "DUB_MOCK_QUIET": str(settings.quiet),
+        "DUB_MOCK_WORKERS": str(settings.workers),
+    }
+    if settings.seed:
+        env["DUB_MOCK_SEED"] = os.path.abspath(settings.seed)
+    if settings.admin_token:
+        env["DUB_MOCK_ADMIN_TOKEN"] = settings.admin_token
+    if settings.latency_ms:
+        env["DUB_MOCK_LATENCY_MS"] = "{}-{}".format(*settings.latency_ms)
+    if settings.spec_path:
+        env["DUB_MOCK_SPEC_PATH"] = settings.spec_path
+    return env
+
+
+def banner(settings: Settings) -> str:
+    url = f"http://{settings.host}:{settings.port}"
+    tokens = ", ".join((DEFAULT_TOKEN, *settings.tokens))
+    lines = [
+        f"dub-mock {__version__} serving POST /track/sale",
+        f"  URL:     {url}",
+        f"  state:   {settings.state}",
+        f"  tokens:  {tokens}" + (" (and the seed file's)" if settings.seed else ""),
+        f"  admin:   {url}/__mock/state"
+        + (" (needs --admin-token)" if settings.admin_token else ""),
+        f"  workers: {settings.workers}; rate limits {'on' if settings.rate_limit else 'off'}; "
+        f"CORS {'on' if settings.cors else 'off'}",
+        "Press Ctrl-C to stop.",
+    ]
+    return "\n".join(lines)
+
+
+def serve(settings: Settings) -> int:
+    """Check the settings in this process (fail fast), then hand the app to granian."""
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    from .app import create_app
+
+    create_app(settings).store.close()  # validates spec, seed and store before any worker starts
+    if settings.host not in LOOPBACK:
+        print(
+            f"warning: binding {settings.host} exposes the mock beyond this machine",
+            file=sys.stderr,
+        )
+    os.environ.update(settings_env(settings))
+    print(banner(settings), file=sys.stderr, flush=True)
+    server = Server(
+        "mockserver.wsgi:app",
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.WSGI,
+        workers=settings.workers,
+        log_level="warning",  # type: ignore[arg-type]
+        log_access=False,
+        blocking_threads=16,
+        backpressure=64,
+    )
+    server.serve()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.verb == "serve":
+            return serve(serve_settings(args))
+        if args.verb == "check":
+            runner = importlib.import_module("contract_tests.runner")
+            return int(runner.main(list(args.args)))
+        if args.verb == "spec":
+            from .spec import bundled_spec_path
+
+            path = bundled_spec_path()
+            print(
+                path if args.path else path.read_text(encoding="utf-8"),
+                end="\n" if args.path else "",
+            )
+            return 0
+    except DubMockError as exc:
+        print(f"dub-mock: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 0
+    parser.error(f"unknown verb {args.verb}")
+    return 2

@@ -1,0 +1,142 @@
+"""The records the mock keeps (camelCase dicts, as `/__mock/state` shows them) and their ids."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any, TypedDict
+
+Record = dict[str, Any]
+Clock = Callable[[], float]
+"""Seconds since the epoch; injected so tests can pin time."""
+
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+NANOID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+ROLES = ("owner", "member", "viewer", "billing")
+PLANS = (
+    "free",
+    "pro",
+    "business",
+    "business plus",
+    "business max",
+    "business extra",
+    "advanced",
+    "enterprise",
+)
+
+ADJECTIVES = (
+    "Big", "Small", "Quick", "Calm", "Brave", "Bright", "Clever", "Eager", "Gentle", "Happy",
+    "Jolly", "Kind", "Lively", "Merry", "Noble", "Proud", "Quiet", "Swift", "Tiny", "Witty",
+)  # fmt: skip
+COLOURS = (
+    "Red", "Blue", "Green", "Yellow", "Purple", "Orange", "Pink", "Teal", "Silver", "Golden",
+    "Amber", "Violet", "Indigo", "Coral", "Crimson", "Ivory", "Olive", "Azure", "Scarlet", "Jade",
+)  # fmt: skip
+ANIMALS = (
+    "Caribou", "Otter", "Falcon", "Badger", "Heron", "Lynx", "Panda", "Koala", "Fox", "Wolf",
+    "Bison", "Moose", "Gecko", "Lemur", "Puffin", "Walrus", "Marten", "Ibis", "Tapir", "Yak",
+)  # fmt: skip
+
+
+class IdFactory:
+    """Makes every id the mock hands out; seeded for reproducible tests."""
+
+    def __init__(self, clock: Clock = time.time, rng: random.Random | None = None) -> None:
+        self._clock = clock
+        self._rng = rng or random.SystemRandom()
+
+    def ulid(self) -> str:
+        """26 Crockford base32 characters: 48 bits of milliseconds, then 80 random bits."""
+        value = (int(self._clock() * 1000) << 80) | self._rng.getrandbits(80)
+        chars = []
+        for _ in range(26):
+            chars.append(CROCKFORD[value & 31])
+            value >>= 5
+        return "".join(reversed(chars))
+
+    def nanoid(self, size: int = 16) -> str:
+        return "".join(self._rng.choice(NANOID_ALPHABET) for _ in range(size))
+
+    def customer_id(self) -> str:
+        return "cus_" + self.ulid()
+
+    def link_id(self) -> str:
+        return "link_" + self.ulid()
+
+    def click_id(self) -> str:
+        return self.nanoid()
+
+    def event_id(self) -> str:
+        return self.nanoid()
+
+    def random_name(self) -> str:
+        """Dub's placeholder customer name, e.g. "Big Red Caribou"."""
+        return " ".join(self._rng.choice(words) for words in (ADJECTIVES, COLOURS, ANIMALS))
+
+
+class TokenRecord(TypedDict):
+    token: str
+    workspaceId: str
+    role: str
+    expired: bool
+    rateLimitPerMinute: int | None
+
+
+def new_link(link_id: str, workspace_id: str, *, disabled: bool = False) -> Record:
+    return {
+        "id": link_id,
+        "workspaceId": workspace_id,
+        "disabled": disabled,
+        "sales": 0,
+        "saleAmount": 0,
+        "conversions": 0,
+        "leads": 0,
+    }
+
+
+def new_customer(
+    customer_id: str,
+    external_id: str,
+    workspace_id: str,
+    *,
+    name: str | None,
+    email: str | None,
+    avatar: str | None,
+    link_id: str | None,
+    click_id: str | None = None,
+    created_at: str,
+) -> Record:
+    return {
+        "id": customer_id,
+        "externalId": external_id,
+        "workspaceId": workspace_id,
+        "name": name,
+        "email": email,
+        "avatar": avatar,
+        "linkId": link_id,
+        "clickId": click_id,
+        "sales": 0,
+        "saleAmount": 0,
+        "firstSaleAt": None,
+        "createdAt": created_at,
+    }
+
+
+def public_customer(customer: Record) -> Record:
+    """The customer as the track-sale answer shows it: exactly the spec's five keys."""
+    return {
+        "id": customer["id"],
+        "name": customer["name"],
+        "email": customer["email"],
+        "avatar": customer["avatar"],
+        "externalId": customer["externalId"],
+    }
+
+
+def iso_time(seconds: float) -> str:
+    """UTC ISO-8601 with milliseconds, as Dub's API prints times."""
+    whole = time.gmtime(seconds)
+    millis = int((seconds - int(seconds)) * 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", whole) + f".{millis:03d}Z"

@@ -1,0 +1,117 @@
+"""`MockServer`: the mock on a free 127.0.0.1 port in a background thread, for tests.
+
+It uses waitress, whose HTTP parser buffers and bounds bodies itself; its own error answers
+(malformed requests, bodies over the limit) are rendered in Dub's envelope too.
+"""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+from typing import Any
+
+import orjson
+from waitress.channel import HTTPChannel
+from waitress.server import TcpWSGIServer
+from waitress.task import ErrorTask
+
+from .app import MockApp, create_app
+from .errors import code_for_status, envelope
+from .settings import Settings
+
+
+class DubErrorTask(ErrorTask):  # type: ignore[misc]
+    """waitress's answer to a request it refuses before the app sees it, in Dub's envelope."""
+
+    def execute(self) -> None:
+        error = self.request.error
+        status = int(error.code)
+        code = "payload_too_large" if status == 413 else code_for_status(status)
+        message = "Request body is too large." if status == 413 else f"{error.reason}: {error.body}"
+        body = orjson.dumps(envelope(code, message))
+        self.status = f"{status} {error.reason}"
+        self.response_headers.extend(
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(body))),
+                ("Connection", "close"),
+            ]
+        )
+        self.close_on_finish = True
+        self.content_length = len(body)
+        self.write(body)
+
+
+class DubChannel(HTTPChannel):  # type: ignore[misc]
+    error_task_class = DubErrorTask
+
+
+class DubWaitressServer(TcpWSGIServer):  # type: ignore[misc]
+    channel_class = DubChannel
+
+
+def make_threaded_server(app: MockApp, host: str, port: int, threads: int = 8) -> Any:
+    """A waitress server for `app`; bodies over the app's limit are refused while reading."""
+    return DubWaitressServer(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        max_request_body_size=app.settings.max_body,
+        clear_untrusted_proxy_headers=True,
+        ident="dub-mock",
+        channel_timeout=30,
+    )
+
+
+class MockServer:
+    """Context manager: `with MockServer(state="memory://") as m: m.url`."""
+
+    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+        base = settings or Settings(quiet=True)
+        self.settings = base.with_overrides(**overrides) if overrides else base
+        self.app: MockApp | None = None
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("MockServer is not running: call start() or use `with`")
+        return int(self._server.effective_port)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.settings.host}:{self.port}"
+
+    def start(self) -> MockServer:
+        self.app = create_app(self.settings)
+        self._server = make_threaded_server(self.app, self.settings.host, 0)
+        self._thread = threading.Thread(
+            target=self._server.run, name="dub-mock-server", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.task_dispatcher.shutdown()
+        for channel in list(server._map.values()):
+            channel.close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self.app is not None:
+            self.app.store.close()
+
+    def __enter__(self) -> MockServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,84 @@
+"""The state-store interface: what the tracking logic and the admin API may ask of any backend."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from ..models import Record
+
+SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000
+
+
+class StateView(Protocol):
+    """Reads and writes of the domain records, valid only inside `Store.transaction()`.
+
+    Records are camelCase dicts; a getter's result may be the stored object itself, so callers
+    change a record and then `put_*` it (a no-op for the memory store, a write for others).
+    """
+
+    def workspace(self, workspace_id: str) -> Record | None: ...
+    def token(self, token: str) -> Record | None: ...
+    def link(self, link_id: str) -> Record | None: ...
+    def click(self, click_id: str) -> Record | None: ...
+    def customer(self, workspace_id: str, external_id: str) -> Record | None: ...
+    def latest_lead(self, customer_id: str, event_name: str | None) -> Record | None: ...
+    def sale_response(
+        self, workspace_id: str, invoice_id: str, since_ms: int
+    ) -> dict[str, Any] | None: ...
+
+    def put_workspace(self, record: Record) -> None: ...
+    def put_token(self, record: Record) -> None: ...
+    def put_link(self, record: Record) -> None: ...
+    def put_click(self, record: Record) -> None: ...
+    def put_customer(self, record: Record) -> None: ...
+    def put_lead(self, record: Record) -> None: ...
+    def put_sale(self, record: Record, response: dict[str, Any], now_ms: int) -> None:
+        """Store the sale and, when it has an invoiceId, the answer replayed for that invoice."""
+
+
+class Store(Protocol):
+    """A backend (`memory://`, `sqlite:///...`, `redis://...`); every method is thread-safe."""
+
+    url: str
+
+    def transaction(self) -> AbstractContextManager[StateView]:
+        """One atomic, isolated unit of work: all of it is stored, or none of it."""
+
+    def initialise(self, build: Callable[[StateView], None], fx_rates: dict[str, float]) -> bool:
+        """Run `build` on an empty store once, even with many processes; True if it ran."""
+
+    def reset(self, build: Callable[[StateView], None], fx_rates: dict[str, float]) -> None:
+        """Drop every record, counter, fault and journal entry, then run `build`."""
+
+    def principal(self, token: str) -> tuple[Record, Record] | None:
+        """The token's record and its workspace's, read without a write lock (the hot path)."""
+
+    def snapshot(self) -> dict[str, list[Record]]:
+        """Every domain record by kind (workspaces, tokens, links, ... sales)."""
+
+    def hit_rate_limit(self, token: str, now_ms: int, window_ms: int) -> tuple[int, int]:
+        """Count one request for `token`; (requests in the window, window end in ms).
+
+        The window is fixed and opens with the token's first request after the last one ended.
+        """
+
+    def push_fault(self, status: int | None, count: int, delay_ms: int) -> None: ...
+
+    def pop_fault(self) -> tuple[int | None, int] | None:
+        """Use up one unit of the oldest fault: (status or None, delay ms), or None."""
+
+    def fx_rates(self) -> dict[str, float]: ...
+    def set_fx_rates(self, rates: dict[str, float]) -> None: ...
+
+    def log_request(self, entry: dict[str, Any], limit: int) -> None:
+        """Append to the journal, keeping the newest `limit` entries."""
+
+    def requests(self) -> list[dict[str, Any]]: ...
+
+    def close(self) -> None: ...
+
+
+def iter_kinds() -> Iterator[str]:
+    yield from ("workspaces", "tokens", "links", "clicks", "customers", "leads", "sales")

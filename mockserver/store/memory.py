@@ -1,0 +1,193 @@
+"""`memory://`: the whole state in dicts behind one lock; the fastest store, one process only."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ..models import Record
+from .base import StateView
+
+
+class _State:
+    """Every table of the memory store; rebuilt whole on reset."""
+
+    def __init__(self, fx_rates: dict[str, float], journal_limit: int = 1000) -> None:
+        self.workspaces: dict[str, Record] = {}
+        self.tokens: dict[str, Record] = {}
+        self.links: dict[str, Record] = {}
+        self.clicks: dict[str, Record] = {}
+        self.customers: dict[str, Record] = {}
+        self.customers_by_external_id: dict[tuple[str, str], Record] = {}
+        self.leads: list[Record] = []
+        self.leads_by_customer: dict[str, list[Record]] = {}
+        self.sales: list[Record] = []
+        self.invoices: dict[tuple[str, str], tuple[dict[str, Any], int]] = {}
+        self.rate_windows: dict[str, list[int]] = {}
+        self.faults: deque[list[int | None]] = deque()
+        self.fx_rates = dict(fx_rates)
+        self.journal: deque[dict[str, Any]] = deque(maxlen=journal_limit)
+        self.initialised = False
+
+
+class MemoryView:
+    """StateView over the in-memory tables; records are the stored objects themselves."""
+
+    def __init__(self, state: _State) -> None:
+        self._s = state
+
+    def workspace(self, workspace_id: str) -> Record | None:
+        return self._s.workspaces.get(workspace_id)
+
+    def token(self, token: str) -> Record | None:
+        return self._s.tokens.get(token)
+
+    def link(self, link_id: str) -> Record | None:
+        return self._s.links.get(link_id)
+
+    def click(self, click_id: str) -> Record | None:
+        return self._s.clicks.get(click_id)
+
+    def customer(self, workspace_id: str, external_id: str) -> Record | None:
+        return self._s.customers_by_external_id.get((workspace_id, external_id))
+
+    def latest_lead(self, customer_id: str, event_name: str | None) -> Record | None:
+        for lead in reversed(self._s.leads_by_customer.get(customer_id, ())):
+            if event_name is None or lead["eventName"] == event_name:
+                return lead
+        return None
+
+    def sale_response(
+        self, workspace_id: str, invoice_id: str, since_ms: int
+    ) -> dict[str, Any] | None:
+        stored = self._s.invoices.get((workspace_id, invoice_id))
+        if stored is None or stored[1] < since_ms:
+            return None
+        return stored[0]
+
+    def put_workspace(self, record: Record) -> None:
+        self._s.workspaces[record["id"]] = record
+
+    def put_token(self, record: Record) -> None:
+        self._s.tokens[record["token"]] = record
+
+    def put_link(self, record: Record) -> None:
+        self._s.links[record["id"]] = record
+
+    def put_click(self, record: Record) -> None:
+        self._s.clicks[record["id"]] = record
+
+    def put_customer(self, record: Record) -> None:
+        self._s.customers[record["id"]] = record
+        self._s.customers_by_external_id[(record["workspaceId"], record["externalId"])] = record
+
+    def put_lead(self, record: Record) -> None:
+        self._s.leads.append(record)
+        self._s.leads_by_customer.setdefault(record["customerId"], []).append(record)
+
+    def put_sale(self, record: Record, response: dict[str, Any], now_ms: int) -> None:
+        self._s.sales.append(record)
+        if record["invoiceId"] is not None:
+            self._s.invoices[(record["workspaceId"], record["invoiceId"])] = (response, now_ms)
+
+
+class MemoryStore:
+    """The default store: fast, lost when the process ends, refused with --workers > 1."""
+
+    def __init__(self, url: str = "memory://", journal_limit: int = 1000) -> None:
+        self.url = url
+        self._journal_limit = journal_limit
+        self._lock = threading.RLock()
+        self._state = _State({}, journal_limit)
+        self._view = MemoryView(self._state)
+
+    @contextmanager
+    def transaction(self) -> Iterator[StateView]:
+        # Records are changed in place, so a failed unit of work must not leave half its writes:
+        # the tracking logic raises only before its first write, which keeps this safe.
+        with self._lock:
+            yield self._view
+
+    def initialise(self, build: Callable[[StateView], None], fx_rates: dict[str, float]) -> bool:
+        with self._lock:
+            if self._state.initialised:
+                return False
+            self.reset(build, fx_rates)
+            return True
+
+    def reset(self, build: Callable[[StateView], None], fx_rates: dict[str, float]) -> None:
+        with self._lock:
+            self._state = _State(fx_rates, self._journal_limit)
+            self._view = MemoryView(self._state)
+            build(self._view)
+            self._state.initialised = True
+
+    def principal(self, token: str) -> tuple[Record, Record] | None:
+        state = self._state
+        record = state.tokens.get(token)
+        if record is None:
+            return None
+        workspace = state.workspaces.get(record["workspaceId"])
+        return None if workspace is None else (record, workspace)
+
+    def snapshot(self) -> dict[str, list[Record]]:
+        with self._lock:
+            s = self._state
+            return {
+                "workspaces": [dict(r) for r in s.workspaces.values()],
+                "tokens": [dict(r) for r in s.tokens.values()],
+                "links": [dict(r) for r in s.links.values()],
+                "clicks": [dict(r) for r in s.clicks.values()],
+                "customers": [dict(r) for r in s.customers.values()],
+                "leads": [dict(r) for r in s.leads],
+                "sales": [dict(r) for r in s.sales],
+            }
+
+    def hit_rate_limit(self, token: str, now_ms: int, window_ms: int) -> tuple[int, int]:
+        with self._lock:
+            window = self._state.rate_windows.get(token)
+            if window is None or now_ms >= window[1]:
+                window = [0, now_ms + window_ms]
+                self._state.rate_windows[token] = window
+            window[0] += 1
+            return window[0], window[1]
+
+    def push_fault(self, status: int | None, count: int, delay_ms: int) -> None:
+        with self._lock:
+            self._state.faults.append([status, count, delay_ms])
+
+    def pop_fault(self) -> tuple[int | None, int] | None:
+        if not self._state.faults:  # the common case, without taking the lock
+            return None
+        with self._lock:
+            faults = self._state.faults
+            if not faults:
+                return None
+            head = faults[0]
+            status, remaining, delay_ms = head
+            assert remaining is not None and delay_ms is not None
+            if remaining <= 1:
+                faults.popleft()
+            else:
+                head[1] = remaining - 1
+            return status, delay_ms
+
+    def fx_rates(self) -> dict[str, float]:
+        return self._state.fx_rates
+
+    def set_fx_rates(self, rates: dict[str, float]) -> None:
+        with self._lock:
+            self._state.fx_rates = {**self._state.fx_rates, **rates}
+
+    def log_request(self, entry: dict[str, Any], limit: int) -> None:
+        self._state.journal.append(entry)  # deque.append is atomic
+
+    def requests(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._state.journal)
+
+    def close(self) -> None:
+        """Nothing to release."""

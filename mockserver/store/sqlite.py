@@ -1,0 +1,333 @@
+"""`sqlite:///path.db`: state in one SQLite file, shared by the workers of one machine.
+
+Every unit of work runs in `BEGIN IMMEDIATE`, so the invoice check and the sale insert are one
+atomic step across threads and processes. WAL mode with `synchronous=NORMAL` makes a committed
+sale survive `kill -9` of the server; add `?synchronous=full` to the URL to survive power loss too.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+
+from ..errors import StoreError
+from ..models import Record
+from .base import StateView
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS workspaces (id TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (token TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS links (id TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS clicks (id TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS customers (
+    id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, external_id TEXT NOT NULL,
+    data BLOB NOT NULL, UNIQUE (workspace_id, external_id));
+CREATE TABLE IF NOT EXISTS leads (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, customer_id TEXT NOT NULL, event_name TEXT NOT NULL,
+    data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS leads_by_customer ON leads (customer_id, seq);
+CREATE TABLE IF NOT EXISTS sales (seq INTEGER PRIMARY KEY AUTOINCREMENT, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS invoices (
+    workspace_id TEXT NOT NULL, invoice_id TEXT NOT NULL, response BLOB NOT NULL,
+    recorded_ms INTEGER NOT NULL, PRIMARY KEY (workspace_id, invoice_id));
+CREATE TABLE IF NOT EXISTS rate_windows (
+    token TEXT PRIMARY KEY, count INTEGER NOT NULL, ends_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS faults (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, status INTEGER, remaining INTEGER NOT NULL,
+    delay_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS fx_rates (code TEXT PRIMARY KEY, rate REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY AUTOINCREMENT, data BLOB NOT NULL);
+"""
+
+TABLES = (
+    "workspaces", "tokens", "links", "clicks", "customers", "leads", "sales", "invoices",
+    "rate_windows", "faults", "fx_rates", "journal",
+)  # fmt: skip
+
+
+def _load(blob: bytes | str) -> Record:
+    data: Record = orjson.loads(blob)
+    return data
+
+
+class SqliteView:
+    """StateView as SQL on one connection inside an open transaction."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def _one(self, sql: str, *args: Any) -> Record | None:
+        row = self._db.execute(sql, args).fetchone()
+        return None if row is None else _load(row[0])
+
+    def workspace(self, workspace_id: str) -> Record | None:
+        return self._one("SELECT data FROM workspaces WHERE id = ?", workspace_id)
+
+    def token(self, token: str) -> Record | None:
+        return self._one("SELECT data FROM tokens WHERE token = ?", token)
+
+    def link(self, link_id: str) -> Record | None:
+        return self._one("SELECT data FROM links WHERE id = ?", link_id)
+
+    def click(self, click_id: str) -> Record | None:
+        return self._one("SELECT data FROM clicks WHERE id = ?", click_id)
+
+    def customer(self, workspace_id: str, external_id: str) -> Record | None:
+        return self._one(
+            "SELECT data FROM customers WHERE workspace_id = ? AND external_id = ?",
+            workspace_id,
+            external_id,
+        )
+
+    def latest_lead(self, customer_id: str, event_name: str | None) -> Record | None:
+        if event_name is None:
+            return self._one(
+                "SELECT data FROM leads WHERE customer_id = ? ORDER BY seq DESC LIMIT 1",
+                customer_id,
+            )
+        return self._one(
+            "SELECT data FROM leads WHERE customer_id = ? AND event_name = ? "
+            "ORDER BY seq DESC LIMIT 1",
+            customer_id,
+            event_name,
+        )
+
+    def sale_response(
+        self, workspace_id: str, invoice_id: str, since_ms: int
+    ) -> dict[str, Any] | None:
+        return self._one(
+            "SELECT response FROM invoices WHERE workspace_id = ? AND invoice_id = ? "
+            "AND recorded_ms >= ?",
+            workspace_id,
+            invoice_id,
+            since_ms,
+        )
+
+    def _put(self, table: str, key: str, record: Record) -> None:
+        self._db.execute(
+            f"INSERT INTO {table} (id, data) VALUES (?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+            (record[key], orjson.dumps(record)),
+        )
+
+    def put_workspace(self, record: Record) -> None:
+        self._put("workspaces", "id", record)
+
+    def put_token(self, record: Record) -> None:
+        self._db.execute(
+            "INSERT INTO tokens (token, data) VALUES (?, ?) "
+            "ON CONFLICT (token) DO UPDATE SET data = excluded.data",
+            (record["token"], orjson.dumps(record)),
+        )
+
+    def put_link(self, record: Record) -> None:
+        self._put("links", "id", record)
+
+    def put_click(self, record: Record) -> None:
+        self._put("clicks", "id", record)
+
+    def put_customer(self, record: Record) -> None:
+        self._db.execute(
+            "INSERT INTO customers (id, workspace_id, external_id, data) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+            (record["id"], record["workspaceId"], record["externalId"], orjson.dumps(record)),
+        )
+
+    def put_lead(self, record: Record) -> None:
+        self._db.execute(
+            "INSERT INTO leads (customer_id, event_name, data) VALUES (?, ?, ?)",
+            (record["customerId"], record["eventName"], orjson.dumps(record)),
+        )
+
+    def put_sale(self, record: Record, response: dict[str, Any], now_ms: int) -> None:
+        self._db.execute("INSERT INTO sales (data) VALUES (?)", (orjson.dumps(record),))
+        if record["invoiceId"] is not None:
+            self._db.execute(
+                "INSERT INTO invoices (workspace_id, invoice_id, response, recorded_ms) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET response = excluded.response, "
+                "recorded_ms = excluded.recorded_ms",
+                (record["workspaceId"], record["invoiceId"], orjson.dumps(response), now_ms),
+            )
+
+
+class SqliteStore:
+    """Durable, multi-process state in one file; one connection per thread."""
+
+    def __init__(self, url: str, journal_limit: int = 1000) -> None:
+        self.url = url
+        self._path, self._synchronous = _parse_url(url)
+        self._local = threading.local()
+        self._journal_limit = journal_limit
+        try:
+            with self._write() as db:
+                db.executescript("SELECT 1")  # opens the file, proving the path works
+            self._connection().executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open SQLite state at {self._path!r}: {exc}") from exc
+
+    def _connection(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self._path, timeout=30, isolation_level=None)
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute(f"PRAGMA synchronous = {self._synchronous}")
+            db.execute("PRAGMA busy_timeout = 30000")
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        db = self._connection()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    @contextmanager
+    def transaction(self) -> Iterator[StateView]:
+        with self._write() as db:
+            yield SqliteView(db)
+
+    def initialise(self, build: Callable[[StateView], None], fx_rates: dict[str, float]) -> bool:
+        with self._write() as db:
+            if db.execute("SELECT 1 FROM meta WHERE key = 'initialised'").fetchone():
+                return False
+            self._rebuild(db, build, fx_rates)
+            return True
+
+    def reset(self, build: Callable[[StateView], None], fx_rates: dict[str, float]) -> None:
+        with self._write() as db:
+            self._rebuild(db, build, fx_rates)
+
+    def _rebuild(
+        self, db: sqlite3.Connection, build: Callable[[StateView], None], fx: dict[str, float]
+    ) -> None:
+        for table in TABLES:
+            db.execute(f"DELETE FROM {table}")
+        db.executemany("INSERT INTO fx_rates (code, rate) VALUES (?, ?)", fx.items())
+        build(SqliteView(db))
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('initialised', '1')")
+
+    def principal(self, token: str) -> tuple[Record, Record] | None:
+        row = (
+            self._connection()
+            .execute(
+                "SELECT t.data, w.data FROM tokens t JOIN workspaces w "
+                "ON w.id = json_extract(t.data, '$.workspaceId') WHERE t.token = ?",
+                (token,),
+            )
+            .fetchone()
+        )
+        return None if row is None else (_load(row[0]), _load(row[1]))
+
+    def snapshot(self) -> dict[str, list[Record]]:
+        with self._write() as db:
+            return {
+                kind: [
+                    _load(row[0]) for row in db.execute(f"SELECT data FROM {kind} ORDER BY rowid")
+                ]
+                for kind in (
+                    "workspaces",
+                    "tokens",
+                    "links",
+                    "clicks",
+                    "customers",
+                    "leads",
+                    "sales",
+                )
+            }
+
+    def hit_rate_limit(self, token: str, now_ms: int, window_ms: int) -> tuple[int, int]:
+        with self._write() as db:
+            row = db.execute(
+                "INSERT INTO rate_windows (token, count, ends_ms) VALUES (?, 1, ?) "
+                "ON CONFLICT (token) DO UPDATE SET "
+                "count = CASE WHEN ? >= ends_ms THEN 1 ELSE count + 1 END, "
+                "ends_ms = CASE WHEN ? >= ends_ms THEN excluded.ends_ms ELSE ends_ms END "
+                "RETURNING count, ends_ms",
+                (token, now_ms + window_ms, now_ms, now_ms),
+            ).fetchone()
+            return int(row[0]), int(row[1])
+
+    def push_fault(self, status: int | None, count: int, delay_ms: int) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO faults (status, remaining, delay_ms) VALUES (?, ?, ?)",
+                (status, count, delay_ms),
+            )
+
+    def pop_fault(self) -> tuple[int | None, int] | None:
+        db = self._connection()
+        if db.execute("SELECT 1 FROM faults LIMIT 1").fetchone() is None:
+            return None
+        with self._write() as db:
+            row = db.execute(
+                "SELECT seq, status, remaining, delay_ms FROM faults ORDER BY seq LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return None
+            seq, status, remaining, delay_ms = row
+            if remaining <= 1:
+                db.execute("DELETE FROM faults WHERE seq = ?", (seq,))
+            else:
+                db.execute("UPDATE faults SET remaining = remaining - 1 WHERE seq = ?", (seq,))
+            return status, int(delay_ms)
+
+    def fx_rates(self) -> dict[str, float]:
+        rows = self._connection().execute("SELECT code, rate FROM fx_rates").fetchall()
+        return {code: rate for code, rate in rows}
+
+    def set_fx_rates(self, rates: dict[str, float]) -> None:
+        with self._write() as db:
+            db.executemany(
+                "INSERT INTO fx_rates (code, rate) VALUES (?, ?) "
+                "ON CONFLICT (code) DO UPDATE SET rate = excluded.rate",
+                rates.items(),
+            )
+
+    def log_request(self, entry: dict[str, Any], limit: int) -> None:
+        with self._write() as db:
+            cursor = db.execute("INSERT INTO journal (data) VALUES (?)", (orjson.dumps(entry),))
+            oldest_kept = (cursor.lastrowid or 0) - limit
+            if oldest_kept > 0 and oldest_kept % 100 == 0:  # trim now and then, not every time
+                db.execute("DELETE FROM journal WHERE seq <= ?", (oldest_kept,))
+
+    def requests(self) -> list[dict[str, Any]]:
+        rows = self._connection().execute(
+            "SELECT data FROM journal ORDER BY seq DESC LIMIT ?", (self._journal_limit,)
+        )
+        return [_load(row[0]) for row in rows][::-1]
+
+    def close(self) -> None:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+
+def _parse_url(url: str) -> tuple[str, str]:
+    """sqlite:///relative.db, sqlite:////absolute.db (SQLAlchemy's convention), ?synchronous=."""
+    rest = url[len("sqlite://") :]
+    path, _, query = rest.partition("?")
+    if not path.startswith("/") or len(path) < 2:
+        raise StoreError(
+            f"bad SQLite URL {url!r}: use sqlite:///relative.db or sqlite:////absolute/path.db"
+        )
+    path = path[1:]
+    synchronous = "NORMAL"
+    for part in filter(None, query.split("&")):
+        key, _, value = part.partition("=")
+        if key == "synchronous" and value.upper() in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+            synchronous = value.upper()
+        else:
+            raise StoreError(f"unknown SQLite URL option {part!r} in {url!r}")
+    return path, synchronous

@@ -1,0 +1,156 @@
+"""OpenAPI 3.0 schemas → fast compiled validators (fastjsonschema), and Dub's reading of a body.
+
+The spec's schema is compiled faithfully (the test suite checks it agrees with openapi-core);
+`check_track_sale_body` then layers Dub's own order of answers on top (BEHAVIOR §2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import fastjsonschema
+import orjson
+
+from .errors import BadRequest, UnprocessableEntity
+
+Validator = Callable[[Any], Any]
+
+#: OpenAPI keywords with no JSON Schema meaning; dropped before compiling.
+_ANNOTATIONS = frozenset(
+    ("nullable", "example", "examples", "description", "deprecated", "readOnly", "writeOnly",
+     "xml", "externalDocs", "discriminator")
+)  # fmt: skip
+
+
+class SchemaViolation(Exception):
+    """Raised by a compiled validator: `field` is the dotted path of the first offending value."""
+
+    def __init__(self, field: str, message: str, rule: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.rule = rule
+
+
+def to_json_schema(schema: Any) -> Any:
+    """Translate an OpenAPI 3.0 schema object into draft-7 JSON Schema.
+
+    `nullable: true` becomes a `null` member of `type` (and of `enum`); `x-*` extensions and
+    annotations are dropped; a `format` beside a `pattern` is dropped, the pattern being the
+    authority (BEHAVIOR "fine points"); an ECMA-262 `$` anchor means end of input, as in JavaScript.
+    """
+    if isinstance(schema, list):
+        return [to_json_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _ANNOTATIONS or key.startswith("x-"):
+            continue
+        if key in {"properties", "patternProperties", "definitions"}:
+            out[key] = {name: to_json_schema(sub) for name, sub in value.items()}
+        elif key == "pattern" and isinstance(value, str) and value.endswith("$"):
+            out[key] = value[:-1] + r"\Z" if not value.endswith(r"\$") else value
+        else:
+            out[key] = to_json_schema(value)
+    if "pattern" in out:
+        out.pop("format", None)
+    if schema.get("nullable") is True:
+        kind = out.get("type")
+        if isinstance(kind, str):
+            out["type"] = [kind, "null"]
+        if isinstance(out.get("enum"), list) and None not in out["enum"]:
+            out["enum"] = [*out["enum"], None]
+    return out
+
+
+def compile_schema(openapi_schema: Mapping[str, Any]) -> Validator:
+    """A validator that returns silently or raises SchemaViolation naming the field."""
+    compiled = fastjsonschema.compile(to_json_schema(dict(openapi_schema)), use_default=False)
+
+    def validate(value: Any) -> None:
+        try:
+            compiled(value)
+        except fastjsonschema.JsonSchemaValueException as exc:
+            field = (exc.name or "data").removeprefix("data").lstrip(".") or "body"
+            message = exc.message.replace(exc.name or "data", field, 1)
+            raise SchemaViolation(field, message, exc.rule or "") from None
+
+    return validate
+
+
+def parse_json(raw: bytes) -> Any:
+    """Strict JSON (no NaN, no trailing garbage); BadRequest per BEHAVIOR rule 9."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    # orjson refuses integers beyond 64 bits and documents over 1024 levels deep; those are still
+    # JSON, so read them with the standard library before calling the body malformed.
+    import json
+
+    def _no_constants(name: str) -> Any:
+        raise ValueError(name)
+
+    try:
+        return json.loads(raw, parse_constant=_no_constants)
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        raise BadRequest(
+            "Invalid JSON format in request body. Please ensure the request body is a valid "
+            "JSON object."
+        ) from None
+
+
+METADATA_LIMIT = 10_000
+CUSTOMER_ID_FIELDS = ("customerExternalId", "externalId", "customerId")
+
+
+def check_track_sale_body(body: Any, validate: Validator) -> str:
+    """Apply rules 10-11 in Dub's order; returns the customer's external id.
+
+    Rule 10 (schema, 422) runs before rule 11 (missing customerExternalId, 400), so a body whose
+    only fault is a missing, null or empty customerExternalId is re-checked with it filled in.
+    """
+    try:
+        validate(body)
+    except SchemaViolation as violation:
+        if not _is_missing_customer_id(body, violation):
+            raise _unprocessable(violation) from None
+        try:
+            validate({**body, "customerExternalId": "x"})
+        except SchemaViolation as other:
+            raise _unprocessable(other) from None
+    metadata = body.get("metadata")
+    if metadata is not None and len(orjson.dumps(metadata)) > METADATA_LIMIT:
+        raise UnprocessableEntity(
+            f"metadata: must be less than {METADATA_LIMIT} characters when stringified"
+        )
+    for name in CUSTOMER_ID_FIELDS:
+        value = body.get(name)
+        if isinstance(value, str) and value:
+            return value
+    raise BadRequest("customerExternalId is required")
+
+
+def _is_missing_customer_id(body: Any, violation: SchemaViolation) -> bool:
+    if not isinstance(body, dict):
+        return False
+    value = body.get("customerExternalId")
+    if value not in (None, ""):
+        return False
+    if violation.field == "customerExternalId":
+        return True
+    return (
+        violation.field == "body"
+        and violation.rule == "required"
+        and ("customerExternalId" in violation.message)
+    )
+
+
+def _unprocessable(violation: SchemaViolation) -> UnprocessableEntity:
+    if violation.rule == "pattern":
+        return UnprocessableEntity(f"{violation.field}: must match the pattern the spec gives")
+    if violation.field == "body":
+        return UnprocessableEntity(violation.message.replace("body", "Request body", 1))
+    return UnprocessableEntity(violation.message)
