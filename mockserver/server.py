@@ -73,6 +73,7 @@ class MockServer:
         self.app: MockApp | None = None
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def port(self) -> int:
@@ -87,21 +88,30 @@ class MockServer:
     def start(self) -> MockServer:
         self.app = create_app(self.settings)
         self._server = make_threaded_server(self.app, self.settings.host, 0)
+        self._stopping.clear()
         self._thread = threading.Thread(
-            target=self._server.run, name="dub-mock-server", daemon=True
+            target=self._serve, args=(self._server,), name="dub-mock-server", daemon=True
         )
         self._thread.start()
         return self
+
+    def _serve(self, server: Any) -> None:
+        """waitress's loop, a poll at a time, so that stopping happens on this thread."""
+        while not self._stopping.is_set():
+            server.asyncore.loop(
+                timeout=0.05, map=server._map, use_poll=server.adj.asyncore_use_poll, count=1
+            )
+        server.task_dispatcher.shutdown()
+        for channel in list(server._map.values()):
+            channel.close()
 
     def stop(self) -> None:
         server, self._server = self._server, None
         if server is None:
             return
-        server.task_dispatcher.shutdown()
-        for channel in list(server._map.values()):
-            channel.close()
+        self._stopping.set()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=10)
         if self.app is not None:
             self.app.store.close()
 
