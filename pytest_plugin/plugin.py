@@ -1,16 +1,152 @@
-"""The dub-mock pytest plugin, loaded through the ``pytest11`` entry point ``dub_mock``."""
+"""The dub-mock pytest plugin, loaded through the ``pytest11`` entry point ``dub_mock``.
+
+    def test_checkout_records_sale(dub_mock):
+        dub_mock.add_customer("user_42")
+        my_app.checkout(user="user_42", dub_url=dub_mock.url, dub_token=dub_mock.token)
+        assert [s["amount"] for s in dub_mock.sales] == [4900]
+
+One mock per test session (per xdist worker: each worker is its own session), started on first
+use on a free 127.0.0.1 port and reset before every test. When a test fails, its report gains a
+"dub-mock journal" section with every request the code under test sent and what it got back.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from typing import Any
+
 import pytest
 
-from pytest_plugin import options
+from . import options
+from .handle import DubMock, DubMockApp
+from .markers import MARKER_HELP, MarkerError, read_marker
+from .pool import MockPool
+from .records import format_journal
+
+HANDLES = pytest.StashKey[list[DubMock]]()
+JOURNAL_INI = "dub_mock_journal_max"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     options.addoptions(parser)
+    parser.addini(
+        JOURNAL_INI,
+        "newest journal entries shown in a failing test's dub-mock journal section (default 50)",
+        default="50",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     options.apply_environment(config)
+    config.addinivalue_line("markers", MARKER_HELP)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    base_url = config.getoption("dub_base_url")
+    target = f", contract target {base_url}" if base_url else ""
+    return [f"dub-mock: fixtures dub_mock, dub_mock_app, dub_client{target}"]
+
+
+@pytest.fixture(scope="session")
+def dub_mock_settings() -> Mapping[str, Any]:
+    """Settings overrides for the session's mocks (``mockserver.Settings`` field names).
+
+    Override it in a conftest.py, e.g. ``return {"state": "sqlite:///mock.db"}`` or
+    ``{"tokens": ("dub_second",)}``; the default is the mock's own defaults, quiet.
+    """
+    return {}
+
+
+@pytest.fixture(scope="session")
+def _dub_mock_pool(dub_mock_settings: Mapping[str, Any]) -> Iterator[MockPool]:
+    pool = MockPool(dub_mock_settings)
+    yield pool
+    pool.close()
+
+
+def _marker_config(request: pytest.FixtureRequest) -> tuple[dict[str, Any], dict[str, Any]]:
+    try:
+        return read_marker(request.node)
+    except MarkerError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+def _track(request: pytest.FixtureRequest, handle: DubMock) -> None:
+    """Remember the handle so a failing report can show its journal."""
+    request.node.stash.setdefault(HANDLES, []).append(handle)
+
+
+@pytest.fixture
+def dub_mock(request: pytest.FixtureRequest, _dub_mock_pool: MockPool) -> DubMock:
+    """A live Dub mock on 127.0.0.1, reset for this test: ``.url``, ``.token``, ``.add_customer()``,
+    ``.add_click()``, ``.add_link()``, ``.add_token()``, ``.set_fx_rate()``, ``.fail_next()``,
+    ``.sales``, ``.customers``, ``.requests``, ``.reset()``. Configure one test with
+    ``@pytest.mark.dub_mock(plan=, role=, rate_limit_per_minute=, latency_ms=, seed=)``.
+    """
+    server, state = _marker_config(request)
+    handle = _dub_mock_pool.live(server)
+    handle.begin_test(state)
+    _track(request, handle)
+    return handle
+
+
+@pytest.fixture
+def dub_mock_app(request: pytest.FixtureRequest, _dub_mock_pool: MockPool) -> DubMockApp:
+    """The ``dub_mock`` helpers around an in-process WSGI app, no socket: ``.app`` for any WSGI
+    test client, ``.client`` (a ``werkzeug.test.Client``), ``.post_sale(body)``."""
+    server, state = _marker_config(request)
+    handle = _dub_mock_pool.app(server)
+    handle.begin_test(state)
+    _track(request, handle)
+    return handle
+
+
+@pytest.fixture
+def dub_client(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The official ``dub`` SDK client, ``Dub(token=..., server_url=...)``, bound to ``dub_mock``.
+
+    Skipped when the SDK is not installed (``pip install 'dub-mock[sdk]'``).
+    """
+    try:
+        from dub import Dub
+    except ImportError as exc:
+        pytest.skip(
+            f"dub_client needs the official Dub SDK, which is not importable ({exc}); "
+            "install it with: pip install 'dub-mock[sdk]'"
+        )
+    mock: DubMock = request.getfixturevalue("dub_mock")
+    with Dub(token=mock.token, server_url=mock.url) as client:
+        yield client
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report: pytest.TestReport = yield
+    handles = item.stash.get(HANDLES, None)
+    if handles and report.failed and report.when in {"setup", "call"}:
+        limit = _journal_limit(item.config)
+        for handle in handles:
+            report.sections.append((f"dub-mock journal ({handle.kind})", _journal(handle, limit)))
+    if report.when == "teardown" and handles:
+        del item.stash[HANDLES]
+    return report
+
+
+def _journal_limit(config: pytest.Config) -> int:
+    try:
+        return max(1, int(config.getini(JOURNAL_INI)))
+    except ValueError:
+        return 50
+
+
+def _journal(handle: DubMock, limit: int) -> str:
+    try:
+        entries = handle.requests
+    except Exception as exc:  # the server may be what broke; say so instead of hiding the failure
+        return f"(could not read the journal from {handle.url}: {exc!r})"
+    hidden = len(entries) - limit
+    text = format_journal(entries[-limit:])
+    if hidden > 0:
+        text = f"({hidden} earlier request(s) not shown; see {JOURNAL_INI})\n{text}"
+    return text

@@ -1,0 +1,307 @@
+"""The object a test gets from ``dub_mock`` / ``dub_mock_app``: seed the mock, break it, inspect it.
+
+Every helper is one admin-API call (``/__mock/...``) made through a transport, so the live server
+and the in-process app share this one implementation and behave alike. Helpers take snake_case
+keywords (``link_id=``) or the admin API's camelCase (``linkId=``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.test import Client
+
+from .records import (
+    Click,
+    Customer,
+    Fault,
+    JournalEntry,
+    Lead,
+    Link,
+    Records,
+    Sale,
+    Token,
+    Workspace,
+    records,
+)
+from .transport import Transport
+
+if TYPE_CHECKING:
+    from mockserver.app import MockApp
+
+DEFAULT_TOKEN = "dub_mock_key"
+DEFAULT_WORKSPACE = "ws_mock"
+SEED_KINDS = ("workspaces", "tokens", "links", "clicks", "customers", "leads")
+
+
+class DubMockAdminError(AssertionError):
+    """An admin call the mock refused: the helper was given something the mock cannot hold.
+
+    An ``AssertionError`` so that pytest shows it as a test failure with the mock's own message.
+    """
+
+    def __init__(self, method: str, path: str, status: int, body: Any) -> None:
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, dict):
+            detail = f"{error.get('code')}: {error.get('message')}"
+        else:
+            detail = repr(body)
+        super().__init__(f"dub-mock refused {method} {path} → {status} {detail}")
+        self.status = status
+        self.body = body
+
+
+def camel(name: str) -> str:
+    """``link_id`` → ``linkId``; camelCase names pass unchanged."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def camel_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {camel(k): v for k, v in fields.items() if v is not None}
+
+
+class DubMock:
+    """Helpers around one running mock; ``url`` and ``token`` are what your code under test needs.
+
+    ``reset()`` brings back the state the test started with: the mock's start state plus whatever
+    ``@pytest.mark.dub_mock(...)`` asked for.
+    """
+
+    kind = "live server"
+
+    def __init__(
+        self,
+        transport: Transport,
+        url: str,
+        *,
+        token: str = DEFAULT_TOKEN,
+        workspace_id: str = DEFAULT_WORKSPACE,
+    ) -> None:
+        self.transport = transport
+        self.url = url
+        self.token = token
+        self.workspace_id = workspace_id
+        self._config: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.url} token={self.token!r}>"
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
+        status, data = self.transport.call(method, path, body)
+        if status != expect:
+            raise DubMockAdminError(method, path, status, data)
+        return data
+
+    def _create(self, kind: str, body: dict[str, Any]) -> Any:
+        return self._call("POST", f"/__mock/{kind}", body, expect=201)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """``{"Authorization": "Bearer <token>"}`` for the default token."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+    # -- state ------------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Back to the state this test started with (start state + the test's marker)."""
+        self._call("POST", "/__mock/reset")
+        if self._config:
+            self._apply(self._config)
+
+    def begin_test(self, config: Mapping[str, Any]) -> None:
+        """Reset, then apply one test's marker (what the fixtures call before each test)."""
+        self._config = dict(config)
+        self.reset()
+
+    def _apply(self, config: Mapping[str, Any]) -> None:
+        if config.get("seed") is not None:
+            self.seed(config["seed"])
+        if config.get("plan") is not None:
+            self.add_workspace(self.workspace_id, plan=config["plan"])
+        if config.get("role") is not None or config.get("rate_limit_per_minute") is not None:
+            self.add_token(
+                self.token,
+                workspace_id=self.workspace_id,
+                role=config.get("role") or "owner",
+                rate_limit_per_minute=config.get("rate_limit_per_minute"),
+            )
+
+    def seed(self, data: Mapping[str, Any] | str | os.PathLike[str]) -> None:
+        """Create the objects of a seed mapping, or of a YAML/JSON seed file, in dependency order.
+
+        The format is ``dub-mock serve --seed``'s: ``workspaces``, ``tokens``, ``links``,
+        ``clicks``, ``customers``, ``leads`` (lists of admin-API objects) and ``fxRates``.
+        """
+        from mockserver.seed import check_seed, read_seed_file
+
+        loaded = (
+            check_seed(data, "dub_mock seed")
+            if isinstance(data, Mapping)
+            else read_seed_file(os.fspath(data))
+        )
+        for kind in SEED_KINDS:
+            for item in loaded.get(kind) or []:
+                self._create(kind, item)
+        if loaded.get("fxRates"):
+            self._call("PUT", "/__mock/fx-rates", dict(loaded["fxRates"]))
+
+    @property
+    def state(self) -> dict[str, Records[Any]]:
+        """Everything the mock holds, by kind (tokens redacted), as ``/__mock/state`` shows it."""
+        raw = self._call("GET", "/__mock/state")
+        kinds = {
+            "workspaces": Workspace,
+            "tokens": Token,
+            "links": Link,
+            "clicks": Click,
+            "customers": Customer,
+            "leads": Lead,
+            "sales": Sale,
+        }
+        return {kind: records(cls, raw.get(kind, [])) for kind, cls in kinds.items()}
+
+    def _kind(self, kind: str, cls: Any) -> Records[Any]:
+        return records(cls, self._call("GET", "/__mock/state").get(kind, []))
+
+    @property
+    def sales(self) -> Records[Sale]:
+        """The sales recorded, oldest first."""
+        return self._kind("sales", Sale)
+
+    @property
+    def customers(self) -> Records[Customer]:
+        return self._kind("customers", Customer)
+
+    @property
+    def links(self) -> Records[Link]:
+        return self._kind("links", Link)
+
+    @property
+    def clicks(self) -> Records[Click]:
+        return self._kind("clicks", Click)
+
+    @property
+    def leads(self) -> Records[Lead]:
+        return self._kind("leads", Lead)
+
+    @property
+    def workspaces(self) -> Records[Workspace]:
+        return self._kind("workspaces", Workspace)
+
+    @property
+    def requests(self) -> Records[JournalEntry]:
+        """The journal: every API request since the last reset, oldest first (admin calls aside)."""
+        return records(JournalEntry, self._call("GET", "/__mock/requests"))
+
+    @property
+    def fx_rates(self) -> dict[str, float]:
+        """Units of each currency per 1 USD, as the mock converts with them now."""
+        rates: dict[str, float] = self._call("GET", "/__mock/fx-rates")
+        return rates
+
+    # -- seeding ----------------------------------------------------------------------------
+
+    def add_workspace(self, id: str, plan: str = "business") -> Workspace:
+        """Create a workspace, or change the plan of an existing one (the default one too)."""
+        return Workspace(self._create("workspaces", {"id": id, "plan": plan}))
+
+    def add_token(
+        self,
+        token: str,
+        *,
+        plan: str | None = None,
+        role: str = "owner",
+        workspace_id: str | None = None,
+        expired: bool = False,
+        rate_limit_per_minute: int | None = None,
+    ) -> Token:
+        """Add (or redefine) an API token; ``str()`` of the result is the token.
+
+        With ``plan`` and no ``workspace_id`` the token gets a workspace of its own, ``ws_<token>``,
+        on that plan; with both, that workspace is created or moved to that plan.
+        """
+        if plan is not None:
+            workspace_id = workspace_id or f"ws_{token}"
+            self.add_workspace(workspace_id, plan=plan)
+        body = camel_fields(
+            {
+                "token": token,
+                "workspace_id": workspace_id or self.workspace_id,
+                "role": role,
+                "expired": expired,
+                "rate_limit_per_minute": rate_limit_per_minute,
+            }
+        )
+        return Token(self._create("tokens", body))
+
+    def add_link(self, id: str | None = None, **fields: Any) -> Link:
+        """A link (``workspace_id=``, ``disabled=True``); an id is made when none is given."""
+        return Link(self._create("links", camel_fields({"id": id, **fields})))
+
+    def add_click(self, id: str | None = None, **fields: Any) -> Click:
+        """A click, for direct sale tracking (``link_id=``, ``workspace_id=``); makes a link if
+        none is named, and keeps a ``link_id`` that names no link dangling."""
+        return Click(self._create("clicks", camel_fields({"id": id, **fields})))
+
+    def add_customer(self, external_id: str, **fields: Any) -> Customer:
+        """A customer with a "Sign up" lead, ready to buy (``name=``, ``email=``, ``link_id=``,
+        ``lead_event_name=``, ``lead=False`` for none, ``workspace_id=``)."""
+        return Customer(
+            self._create("customers", camel_fields({"externalId": external_id, **fields}))
+        )
+
+    def add_lead(
+        self, customer_external_id: str, event_name: str, *, workspace_id: str | None = None
+    ) -> Lead:
+        """Another lead event for an existing customer."""
+        body = camel_fields(
+            {
+                "customerExternalId": customer_external_id,
+                "eventName": event_name,
+                "workspace_id": workspace_id,
+            }
+        )
+        return Lead(self._create("leads", body))
+
+    def set_fx_rate(self, code: str, rate: float) -> dict[str, float]:
+        """Units of ``code`` per 1 USD from now on: ``set_fx_rate("EUR", 0.9)``; the new table."""
+        return self.set_fx_rates({code: rate})
+
+    def set_fx_rates(self, rates: Mapping[str, float]) -> dict[str, float]:
+        table: dict[str, float] = self._call("PUT", "/__mock/fx-rates", dict(rates))
+        return table
+
+    def fail_next(self, status: int | None = 500, count: int = 1, delay_ms: int = 0) -> Fault:
+        """The next ``count`` API requests answer ``status`` in Dub's envelope, after ``delay_ms``.
+
+        ``fail_next(None, delay_ms=2000)`` only slows them down.
+        """
+        body = {"status": status, "count": count, "delayMs": delay_ms}
+        return Fault(self._create("faults", body))
+
+
+class DubMockApp(DubMock):
+    """The same helpers around an in-process WSGI app: ``client`` is a ``werkzeug.test.Client``.
+
+    Hand ``app`` to any WSGI test client, or use ``post_sale(...)`` for the common call.
+    """
+
+    kind = "in-process app"
+
+    def __init__(self, transport: Transport, app: MockApp, **kwargs: Any) -> None:
+        super().__init__(transport, "http://localhost", **kwargs)
+        self.app = app
+        self.client = Client(app)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} in-process token={self.token!r}>"
+
+    def post_sale(self, body: Any, *, token: str | None = None, **kwargs: Any) -> Any:
+        """``POST /track/sale`` through ``client`` with the token; returns the werkzeug response."""
+        headers = {"Authorization": f"Bearer {token or self.token}", **kwargs.pop("headers", {})}
+        return self.client.post("/track/sale", json=body, headers=headers, **kwargs)

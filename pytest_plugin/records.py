@@ -1,0 +1,178 @@
+"""What the helpers return: plain dicts and lists that print readably in an assertion failure.
+
+A record stays a ``dict`` (so ``sale["amount"]`` and ``==`` against a dict work as usual), but
+its repr names its kind and leaves out null fields, and a journal entry prints as the HTTP
+exchange it was. pytest shows these reprs in ``where ... = dub_mock.sales`` lines and diffs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, TypeVar
+
+R = TypeVar("R", bound="Record")
+
+
+class Record(dict[str, Any]):
+    """A camelCase object as ``/__mock/state`` shows it; prints as ``Kind(field=value, ...)``."""
+
+    kind: ClassVar[str] = "Record"
+    #: fields printed first, in this order; the others follow in their stored order
+    leading: ClassVar[tuple[str, ...]] = ("id",)
+
+    def __repr__(self) -> str:
+        keys = [k for k in self.leading if k in self]
+        keys += [k for k in self if k not in self.leading]
+        shown = ", ".join(f"{k}={self[k]!r}" for k in keys if self[k] is not None)
+        return f"{self.kind}({shown})"
+
+    def __getattr__(self, name: str) -> Any:
+        """``sale.amount`` as a shorthand for ``sale["amount"]`` (camelCase names)."""
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"{self.kind} has no field {name!r}") from None
+
+
+class Workspace(Record):
+    kind = "Workspace"
+    leading = ("id", "plan")
+
+
+class Token(Record):
+    """A token record; ``str(token)`` is the token itself, ready for an Authorization header."""
+
+    kind = "Token"
+    leading = ("token", "workspaceId", "role")
+
+    def __str__(self) -> str:
+        return str(self["token"])
+
+
+class Link(Record):
+    kind = "Link"
+    leading = ("id", "workspaceId", "disabled", "sales", "saleAmount")
+
+
+class Click(Record):
+    kind = "Click"
+    leading = ("id", "linkId", "workspaceId")
+
+
+class Customer(Record):
+    kind = "Customer"
+    leading = ("externalId", "id", "name", "linkId", "sales", "saleAmount")
+
+
+class Lead(Record):
+    kind = "Lead"
+    leading = ("id", "customerId", "eventName", "linkId")
+
+
+class Sale(Record):
+    kind = "Sale"
+    leading = ("amount", "currency", "eventName", "invoiceId", "customerId", "linkId")
+
+
+class Fault(Record):
+    kind = "Fault"
+    leading = ("status", "count", "delayMs")
+
+
+class Records(list[R]):
+    """A list of records with two small queries; prints as a list of reprs."""
+
+    def where(self, **fields: Any) -> Records[R]:
+        """The records whose fields equal the given values: ``sales.where(invoiceId="INV_1")``."""
+        return Records(r for r in self if all(r.get(k) == v for k, v in fields.items()))
+
+    def one(self, **fields: Any) -> R:
+        """The single record matching ``fields``; an AssertionError naming what was there if not."""
+        found = self.where(**fields)
+        if len(found) != 1:
+            raise AssertionError(
+                f"expected exactly one record with {fields!r}, found {len(found)} in {self!r}"
+            )
+        return found[0]
+
+
+def records(cls: Callable[[dict[str, Any]], R], items: Iterable[dict[str, Any]]) -> Records[R]:
+    return Records(cls(item) for item in items)
+
+
+def _body(value: Any) -> str:
+    if value is None or value == "":
+        return "(none)"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return str(value)
+
+
+def _first(entry: dict[str, Any], *names: str) -> Any:
+    for name in names:
+        if name in entry:
+            return entry[name]
+    return None
+
+
+class JournalEntry(Record):
+    """One request the mock answered: ``POST /track/sale → 200 (1.2 ms)`` when printed."""
+
+    kind = "Request"
+
+    @property
+    def method(self) -> str:
+        return str(_first(self, "method") or "?")
+
+    @property
+    def path(self) -> str:
+        return str(_first(self, "path", "url") or "?")
+
+    @property
+    def status(self) -> int | None:
+        value = _first(self, "status", "statusCode")
+        return int(value) if value is not None else None
+
+    @property
+    def request_body(self) -> Any:
+        return _first(self, "requestBody", "request", "body")
+
+    @property
+    def response_body(self) -> Any:
+        return _first(self, "responseBody", "response")
+
+    @property
+    def json(self) -> Any:
+        """The request body parsed as JSON when it is a JSON string, else as stored."""
+        body = self.request_body
+        if isinstance(body, str):
+            try:
+                return json.loads(body)
+            except ValueError:
+                return body
+        return body
+
+    def summary(self) -> str:
+        duration = _first(self, "durationMs", "duration_ms", "duration")
+        took = f" ({float(duration):.1f} ms)" if isinstance(duration, (int, float)) else ""
+        return f"{self.method} {self.path} → {self.status}{took}"
+
+    def __repr__(self) -> str:
+        return f"<{self.summary()} request={_body(self.request_body)}>"
+
+    def describe(self) -> str:
+        """Several lines: the exchange, what was sent and what came back."""
+        return (
+            f"{self.summary()}\n"
+            f"    sent: {_body(self.request_body)}\n"
+            f"    got:  {_body(self.response_body)}"
+        )
+
+
+def format_journal(entries: Iterable[JournalEntry]) -> str:
+    """The text of the report section a failing test gains."""
+    lines = [entry.describe() for entry in entries]
+    if not lines:
+        return "(no API requests reached the mock during this test)"
+    return "\n".join(lines)
