@@ -1,0 +1,196 @@
+"""Where the mock's time goes: py-spy on the live server under wrk, cProfile in-process.
+
+py-spy samples every Python process of `dub-mock serve --quiet` while wrk sends new sales;
+the samples inside a request (below granian's WSGI runner) are folded into self and inclusive
+shares per function. cProfile runs the same sales through the WSGI app in this process.
+
+    .venv/bin/python benchmarks/profiling.py [--json out.json]    # the cProfile half
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import pstats
+import subprocess
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+REQUEST_ROOT = "_runner"  # granian's WSGI callback frame: everything below it is the request
+
+
+def frame_key(frame: str) -> str:
+    """'func (path/to/module.py:123)' → 'module.py:func', stable across line numbers."""
+    name, _, where = frame.partition(" (")
+    path = where.rstrip(")").rsplit(":", 1)[0]
+    parts = path.split("/")
+    short = "/".join(parts[-2:]) if parts[-2:-1] in (["mockserver"], ["store"]) else parts[-1]
+    if "site-packages" in path:
+        pkg = path.split("site-packages/", 1)[1].split("/", 1)[0]
+        short = f"{pkg}/{parts[-1]}"
+    return f"{short}:{name}"
+
+
+def fold(raw: str, top: int = 20) -> dict[str, Any]:
+    """Self and inclusive sample shares per function, over the samples inside a request."""
+    self_c: Counter[str] = Counter()
+    incl_c: Counter[str] = Counter()
+    area_c: Counter[str] = Counter()
+    in_request = 0
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count_s = line.rpartition(" ")
+        if not count_s.isdigit():
+            continue
+        count = int(count_s)
+        total += count
+        frames = [f for f in stack.split(";") if f]
+        idx = next((i for i, f in enumerate(frames) if f.startswith(REQUEST_ROOT)), None)
+        if idx is None:
+            continue
+        inner = frames[idx + 1 :]
+        in_request += count
+        if not inner:
+            self_c["(granian WSGI glue)"] += count
+            area_c["granian glue"] += count
+            continue
+        self_c[frame_key(inner[-1])] += count
+        for key in {frame_key(f) for f in inner}:
+            incl_c[key] += count
+        area_c[area_of(inner[-1])] += count
+
+    def table(counter: Counter[str]) -> list[dict[str, Any]]:
+        return [
+            {"function": k, "share": v / in_request} for k, v in counter.most_common(top)
+        ] if in_request else []
+
+    return {
+        "samples": total,
+        "request_samples": in_request,
+        "self": table(self_c),
+        "inclusive": table(incl_c),
+        "areas": table(area_c),
+    }
+
+
+def area_of(frame: str) -> str:
+    """The library (or mockserver module) a leaf frame belongs to."""
+    _, _, where = frame.partition(" (")
+    path = where.rstrip(")").rsplit(":", 1)[0]
+    if "site-packages/" in path:
+        return path.split("site-packages/", 1)[1].split("/", 1)[0]
+    if "/mockserver/" in path:
+        return "mockserver/" + path.split("/mockserver/", 1)[1]
+    if "/lib/python" in path:
+        return "stdlib/" + path.rsplit("/", 1)[-1]
+    return path.rsplit("/", 1)[-1]
+
+
+def pyspy_under_load(
+    server: Any, stamp: str, seconds: float, threads: int, connections: int
+) -> dict[str, Any]:
+    """Sample the running server while wrk drives it with new sales."""
+    import harness
+
+    out = harness.OUT / "pyspy.txt"
+    out.unlink(missing_ok=True)
+    box: dict[str, Any] = {}
+
+    def load() -> None:
+        box["wrk"] = harness.run_wrk(
+            server,
+            "new",
+            f"spy-{stamp}",
+            duration=seconds + 2,
+            threads=threads,
+            connections=connections,
+        )
+
+    t = threading.Thread(target=load)
+    t.start()
+    spy = [
+        str(harness.VENV_BIN / "py-spy"),
+        "record",
+        "--subprocesses",
+        "--rate",
+        "250",
+        "--duration",
+        str(int(seconds)),
+        "--format",
+        "raw",
+        "--output",
+        str(out),
+        "--pid",
+        str(server.proc.pid),
+    ]
+    proc = subprocess.run(spy, capture_output=True, text=True, check=False)
+    t.join()
+    if not out.exists():
+        return {"error": (proc.stdout + proc.stderr)[-2000:]}
+    folded = fold(out.read_text())
+    folded["command"] = " ".join(
+        ["py-spy"] + spy[1:-4] + ["--output", "benchmarks/out/pyspy.txt", "--pid", "$PID"]
+    )
+    folded["wrk_rps_while_sampled"] = box["wrk"].rps if "wrk" in box else None
+    return folded
+
+
+def cprofile_sales(n: int) -> dict[str, Any]:
+    """cProfile over n new sales through the WSGI app (prepared environs, as inprocess.py)."""
+    import inprocess
+
+    app = inprocess.make_app()
+    bodies = [inprocess.sale(f"inv_prof_{i}") for i in range(n + 2000)]
+    inprocess.timed(app, bodies[:2000], check=True)
+    envs = [inprocess.environ_for(b) for b in bodies[2000:]]
+    prof = cProfile.Profile()
+    prof.enable()
+    for env in envs:
+        inprocess.call(app, env)
+    prof.disable()
+    stats = pstats.Stats(prof)
+    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    total = sum(v[2] for v in raw.values())
+    rows = []
+    for (path, line, func), (_cc, ncalls, tottime, cumtime, _callers) in raw.items():
+        rows.append(
+            {
+                "function": frame_key(f"{func} ({path}:{line})"),
+                "calls_per_sale": ncalls / n,
+                "tottime_us_per_sale": tottime / n * 1e6,
+                "cumtime_us_per_sale": cumtime / n * 1e6,
+            }
+        )
+    by_tot = sorted(rows, key=lambda r: -r["tottime_us_per_sale"])[:20]
+    by_cum = sorted(rows, key=lambda r: -r["cumtime_us_per_sale"])[:25]
+    return {
+        "sales": n,
+        "total_us_per_sale_under_profiler": total / n * 1e6,
+        "by_tottime": by_tot,
+        "by_cumtime": by_cum,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="cProfile over in-process sales")
+    parser.add_argument("--json")
+    parser.add_argument("--sales", type=int, default=20_000)
+    args = parser.parse_args(argv)
+    result = cprofile_sales(args.sales)
+    text = json.dumps(result, indent=2)
+    if args.json:
+        Path(args.json).write_text(text)
+    for row in result["by_tottime"][:12]:
+        print(f"{row['tottime_us_per_sale']:8.2f} us  {row['function']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

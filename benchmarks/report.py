@@ -1,0 +1,423 @@
+"""Turn benchmarks/out/results.json into benchmarks/RESULTS.md tables and results.png.
+
+Only the block between the performance markers in RESULTS.md is rewritten; other sections
+(the pytest plugin's and the contract check's figures) are left as they are.
+
+    .venv/bin/python benchmarks/report.py            # re-render from the last results.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "RESULTS.md"
+CHART = HERE / "results.png"
+ANALYSIS = HERE / "analysis.md"
+BEGIN = "<!-- performance:begin -->"
+END = "<!-- performance:end -->"
+
+MOCK, PRISM = "dub-mock", "prism"
+PAIRINGS = [
+    ("as users run them", "dub-mock", "prism", 5.0),
+    ("quiet", "dub-mock-quiet", "prism-silent", 2.0),
+]
+MODES = [("new", "new sale per request"), ("fixed", "one replayed invoiceId")]
+
+
+def med(values: list[float]) -> float:
+    v = sorted(values)
+    if not v:
+        return float("nan")
+    m = len(v) // 2
+    return v[m] if len(v) % 2 else (v[m - 1] + v[m]) / 2
+
+
+class Figures:
+    """Medians over the measured rounds, per (server, mode)."""
+
+    def __init__(self, runs: list[dict[str, Any]]) -> None:
+        self.by: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        for r in runs:
+            self.by[(r["server"], r["mode"])].append(r)
+
+    def has(self, server: str, mode: str) -> bool:
+        return bool(self.by.get((server, mode)))
+
+    def valid(self, server: str, mode: str) -> bool:
+        runs = self.by.get((server, mode), [])
+        return bool(runs) and all(r["valid"] for r in runs)
+
+    def get(self, server: str, mode: str, key: str) -> float:
+        return med([r[key] for r in self.by.get((server, mode), [])])
+
+    def rps(self, server: str, mode: str) -> float:
+        return self.get(server, mode, "rps")
+
+    def ratio(self, a: str, b: str, mode: str) -> tuple[float, float, float]:
+        """Median ratio of the medians, and the range of the round-by-round ratios."""
+        ra = {r["round"]: r["rps"] for r in self.by.get((a, mode), [])}
+        rb = {r["round"]: r["rps"] for r in self.by.get((b, mode), [])}
+        per_round = [ra[k] / rb[k] for k in ra if k in rb and rb[k]]
+        main = self.rps(a, mode) / self.rps(b, mode) if self.rps(b, mode) else float("nan")
+        if not per_round:
+            return main, float("nan"), float("nan")
+        return main, min(per_round), max(per_round)
+
+
+def fmt_int(x: float) -> str:
+    return "–" if x != x else f"{x:,.0f}"
+
+
+def fmt(x: float, digits: int = 2) -> str:
+    return "–" if x != x else f"{x:.{digits}f}"
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def render(data: dict[str, Any]) -> str:
+    f = Figures(data["runs"])
+    s = data["settings"]
+    m = data["machine"]
+    lines: list[str] = []
+    add = lines.append
+    targets: list[tuple[str, str, str, bool]] = []
+
+    add("## Performance: dub-mock against Stoplight Prism 5")
+    add("")
+    add(
+        f"One run of `make bench` ({data['stamp']} UTC, commit `{m['git_commit']}`, "
+        f"{data['elapsed_s']:.0f} s in all). Every server was started once, on a free port, "
+        f"and driven by wrk with {s['threads']} threads and {s['connections']} connections, "
+        f"{s['duration_s']:g} s per run after a {s['warmup_s']:g} s warm-up, for "
+        f"{s['rounds']} rounds; the servers of a comparison alternate within each round and "
+        "the order rotates from round to round, so drift on this shared machine hits all of "
+        "them alike. Figures are the medians over the rounds; a ratio's range is the spread "
+        "of the round-by-round ratios. wrk runs on the same 2 cores as the server."
+    )
+    add("")
+    add("![throughput and latency](results.png)")
+    add("")
+    add("### The ratios")
+    add("")
+    add("| pairing | mode | dub-mock req/s | Prism req/s | ratio (range) | target | |")
+    add("| --- | --- | ---: | ---: | ---: | ---: | --- |")
+    for label, mock, prism, goal in PAIRINGS:
+        for mode, mode_label in MODES:
+            if not (f.has(mock, mode) and f.has(prism, mode)):
+                continue
+            ratio, lo, hi = f.ratio(mock, prism, mode)
+            ok = ratio >= goal and f.valid(mock, mode) and f.valid(prism, mode)
+            add(
+                f"| {label} | {mode_label} | {fmt_int(f.rps(mock, mode))} | "
+                f"{fmt_int(f.rps(prism, mode))} | **{fmt(ratio, 1)}×** "
+                f"({fmt(lo, 1)}–{fmt(hi, 1)}) | ≥ {goal:g}× | {verdict(ok)} |"
+            )
+            targets.append((f"{label}, {mode_label}", f"≥ {goal:g}× Prism", f"{ratio:.1f}×", ok))
+    if f.has("dub-mock-sqlite", "new") and f.has("prism", "new"):
+        ratio, lo, hi = f.ratio("dub-mock-sqlite", "prism", "new")
+        ok = ratio >= 2.0 and f.valid("dub-mock-sqlite", "new")
+        add(
+            f"| `sqlite://` state, default flags | new sale per request | "
+            f"{fmt_int(f.rps('dub-mock-sqlite', 'new'))} | {fmt_int(f.rps('prism', 'new'))} | "
+            f"**{fmt(ratio, 1)}×** ({fmt(lo, 1)}–{fmt(hi, 1)}) | ≥ 2× | {verdict(ok)} |"
+        )
+        targets.append(("`sqlite://`, new sale per request", "≥ 2× default Prism", f"{ratio:.1f}×", ok))
+    add("")
+    if f.has("hello-world", "new"):
+        hello = f.rps("hello-world", "new")
+        add(
+            f"**The limit.** A hello-world WSGI app (`benchmarks/hello_app.py`: reads the body, "
+            f"answers a fixed 200) on granian with the mock's settings serves "
+            f"{fmt_int(hello)} req/s under the same load."
+        )
+        add("")
+        add("| server | mode | req/s | share of the hello-world limit | target | |")
+        add("| --- | --- | ---: | ---: | ---: | --- |")
+        for name in ("dub-mock-quiet", "dub-mock"):
+            for mode, mode_label in MODES:
+                if not f.has(name, mode):
+                    continue
+                share = f.rps(name, mode) / hello
+                ok = share >= 0.4
+                add(
+                    f"| {name} | {mode_label} | {fmt_int(f.rps(name, mode))} | "
+                    f"**{share:.0%}** | ≥ 40% | {verdict(ok)} |"
+                )
+                if name == "dub-mock-quiet":
+                    targets.append((f"quiet mock, {mode_label}", "≥ 40% of hello-world",
+                                    f"{share:.0%}", ok))
+        add("")
+
+    add("### Throughput and latency, every server")
+    add("")
+    add("| server | mode | req/s | p50 ms | p99 ms | non-2xx | socket errors | valid runs |")
+    add("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for (name, mode), runs in f.by.items():
+        add(
+            f"| {name} | {mode} | {fmt_int(f.rps(name, mode))} | "
+            f"{fmt(f.get(name, mode, 'p50_ms'))} | {fmt(f.get(name, mode, 'p99_ms'))} | "
+            f"{sum(r['non_2xx'] for r in runs)} | {sum(r['socket_errors'] for r in runs)} | "
+            f"{sum(r['valid'] for r in runs)}/{len(runs)} |"
+        )
+    add("")
+    add(
+        "A run with more than 1% non-2xx answers would be invalid (wrk counts answers with a "
+        "status ≥ 400; no 1xx or 3xx answer occurs here). Before the load, each server was "
+        "checked to answer 2xx to the exact request wrk sends (for the mock: a recorded sale, "
+        "then the identical stored answer for the replay)."
+    )
+    add("")
+    add("<details><summary>Every run, in the order it ran</summary>")
+    add("")
+    add("| round | server | mode | requests | req/s | p50 ms | p90 ms | p99 ms | non-2xx |")
+    add("| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in data["runs"]:
+        add(
+            f"| {r['round'] + 1} | {r['server']} | {r['mode']} | {r['requests']:,} | "
+            f"{r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} | {r['p99_ms']:.2f} | "
+            f"{r['non_2xx']} |"
+        )
+    add("")
+    add("</details>")
+    add("")
+
+    ip = data.get("inprocess")
+    if ip:
+        fr, af, ov = ip["fresh"], ip["after_fill"], ip["harness_overhead"]
+        add("### In-process cost per recorded sale")
+        add("")
+        add(
+            f"`benchmarks/inprocess.py`: the WSGI app (`create_app(quiet=True)`, memory state, "
+            f"rate limit on) called directly with a prepared environ, {ip['measured_calls']:,} "
+            "timed new sales each time (every one validated, recorded and answered 200), after "
+            "2,000 warm-up sales. The harness's own cost (the same loop around a WSGI app that "
+            f"does nothing) is p50 {ov['p50_us']:.2f} µs / p99 {ov['p99_us']:.2f} µs and is "
+            "subtracted."
+        )
+        add("")
+        add("| state of the app | p50 µs | p99 µs | mean µs |")
+        add("| --- | ---: | ---: | ---: |")
+        add(
+            f"| fresh (new sale) | **{fr['net_p50_us']:.1f}** | {fr['net_p99_us']:.1f} | "
+            f"{fr['mean_us']:.1f} |"
+        )
+        rp = ip["idempotent_replay"]
+        add(
+            f"| fresh (idempotent replay) | {rp['net_p50_us']:.1f} | {rp['net_p99_us']:.1f} | "
+            f"{rp['mean_us']:.1f} |"
+        )
+        add(
+            f"| after {ip['sales_before_after_measure']:,} recorded sales (new sale) | "
+            f"**{af['net_p50_us']:.1f}** | {af['net_p99_us']:.1f} | {af['mean_us']:.1f} |"
+        )
+        add("")
+        wc = ip["werkzeug_client"]
+        add(
+            f"Growth after {ip['sales_before_after_measure']:,} sales: p50 "
+            f"**{ip['growth_p50']:.2f}×**, p99 {ip['growth_p99']:.2f}×. Through "
+            f"`werkzeug.test.Client` the same sale takes p50 {wc['p50_us']:.1f} µs, of which "
+            f"{wc['client_overhead_p50_us']:.1f} µs is the client's own overhead (measured "
+            "against the do-nothing app)."
+        )
+        add("")
+        ok = fr["net_p50_us"] <= 100
+        targets.append(("in-process p50 per recorded sale", "≤ 100 µs",
+                        f"{fr['net_p50_us']:.1f} µs", ok))
+        ok = ip["growth_p50"] <= 1.3
+        targets.append(("p50 after 100,000 sales", "≤ 1.3× fresh", f"{ip['growth_p50']:.2f}×",
+                        ok))
+
+    mem = data.get("memory")
+    if mem:
+        add("### Memory")
+        add("")
+        w = mem["wrk"]
+        add(
+            f"A fresh `{mem['command']}`, seeded as above, then {w['requests']:,} new sales by "
+            f"wrk ({w['non_2xx']} non-2xx); `/__mock/state` then listed "
+            f"{mem['sales_recorded']:,} sales. RSS summed over the server's processes "
+            f"(granian's main process and its worker):"
+        )
+        add("")
+        add("| | RSS MiB |")
+        add("| --- | ---: |")
+        add(f"| after start-up and seeding | {mem['rss_before_mib']:.1f} |")
+        add(f"| after {mem['sales_recorded']:,} sales | **{mem['rss_after_mib']:.1f}** |")
+        add("")
+        targets.append(("RSS after 100,000 sales (memory)", "≤ 200 MB",
+                        f"{mem['rss_after_mib']:.0f} MiB", mem["rss_after_mib"] <= 200))
+
+    add("### Where the time goes")
+    add("")
+    spy = data.get("pyspy")
+    if spy and "error" not in spy:
+        share = spy["request_samples"] / spy["samples"] if spy["samples"] else 0
+        add(
+            f"py-spy sampled `dub-mock serve --quiet` at 250 Hz while wrk sent new sales "
+            f"({fmt_int(spy['wrk_rps_while_sampled'] or float('nan'))} req/s while sampled, "
+            f"slowed by the sampling). {spy['request_samples']:,} of {spy['samples']:,} samples "
+            f"({share:.0%}) were inside a request (below granian's WSGI runner); the rest are "
+            "granian's Rust threads and idle Python threads. Shares below are of the "
+            "in-request samples. Command: "
+            f"`{spy['command']}`."
+        )
+        add("")
+        add("| by library or module (self) | share |  | function (inclusive) | share |")
+        add("| --- | ---: | --- | --- | ---: |")
+        areas, incl = spy["areas"][:15], spy["inclusive"][:15]
+        for i in range(max(len(areas), len(incl))):
+            a = areas[i] if i < len(areas) else None
+            c = incl[i] if i < len(incl) else None
+            a_name = a["function"] if a else ""
+            a_share = f"{a['share']:.1%}" if a else ""
+            c_name = f"`{c['function']}`" if c else ""
+            c_share = f"{c['share']:.1%}" if c else ""
+            add(f"| {a_name} | {a_share} | | {c_name} | {c_share} |")
+        add("")
+    elif spy:
+        add(f"py-spy failed: `{spy['error'][-300:]}`")
+        add("")
+    cp = data.get("cprofile")
+    if cp:
+        add(
+            f"cProfile over {cp['sales']:,} in-process new sales "
+            f"({cp['total_us_per_sale_under_profiler']:.0f} µs per sale under the profiler, "
+            "which inflates small calls): the functions with the most own time."
+        )
+        add("")
+        add("| function | calls per sale | own µs per sale | cumulative µs per sale |")
+        add("| --- | ---: | ---: | ---: |")
+        for row in cp["by_tottime"][:15]:
+            add(
+                f"| `{row['function']}` | {row['calls_per_sale']:.1f} | "
+                f"{row['tottime_us_per_sale']:.2f} | {row['cumtime_us_per_sale']:.2f} |"
+            )
+        add("")
+    if ANALYSIS.exists():
+        add(ANALYSIS.read_text().strip())
+        add("")
+
+    add("### Targets")
+    add("")
+    add("| target | goal | measured | |")
+    add("| --- | --- | ---: | --- |")
+    for name, goal, got, ok in targets:
+        add(f"| {name} | {goal} | {got} | {verdict(ok)} |")
+    add("")
+
+    add("### Machine and commands")
+    add("")
+    add(
+        f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Linux "
+        f"{m['kernel']}, shared with other work (load average at start "
+        f"{', '.join(f'{x:.2f}' for x in m['loadavg_at_start'])})."
+    )
+    add(
+        f"- Python {m['python']}, dub-mock {m['dub_mock']}, werkzeug {m['werkzeug']}, "
+        f"{m['granian']}; Node {m['node']}, Prism {m['prism']}; {m['wrk']}."
+    )
+    add("- Everything above: `make bench` (= `bash benchmarks/run.sh`).")
+    add("- Servers (`$PORT` a free port):")
+    for name, cmd in data["servers"].items():
+        add(f"  - {name}: `{cmd}`")
+    if data["runs"]:
+        add(f"- Load: `{data['runs'][0]['command']}`")
+    add(
+        "  (`$RUN` makes invoice ids unique per run; the Lua script sends "
+        "`Authorization: Bearer dub_bench` and "
+        '`{"customerExternalId":"bench_cus","amount":1000,"invoiceId":...}`.)'
+    )
+    add(
+        "- Seeding of each mock: `POST /__mock/customers {\"externalId\": \"bench_cus\"}` and "
+        "`POST /__mock/tokens {\"token\": \"dub_bench\", \"workspaceId\": \"ws_mock\", "
+        "\"rateLimitPerMinute\": 100000000}`."
+    )
+    add("- Raw figures of the run: `benchmarks/out/results.json` (not committed).")
+    return "\n".join(lines) + "\n"
+
+
+def splice(existing: str, block: str) -> str:
+    """Put the block between the markers, keeping every other section of the file."""
+    wrapped = f"{BEGIN}\n{block}{END}"
+    if BEGIN in existing and END in existing:
+        head, rest = existing.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        return head + wrapped + tail
+    if existing.startswith("# "):
+        title, _, rest = existing.partition("\n")
+        return f"{title}\n\n{wrapped}\n\n{rest.lstrip()}"
+    return f"# Benchmark results\n\n{wrapped}\n\n{existing.lstrip()}".rstrip() + "\n"
+
+
+def chart(data: dict[str, Any]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    f = Figures(data["runs"])
+    order = [
+        ("dub-mock", "dub-mock\n(default)"),
+        ("dub-mock-sqlite", "dub-mock\nsqlite"),
+        ("prism", "Prism\n(default)"),
+        ("dub-mock-quiet", "dub-mock\n--quiet"),
+        ("prism-silent", "Prism\n-v silent"),
+        ("hello-world", "hello-world\nlimit"),
+    ]
+    order = [(k, label) for k, label in order if f.has(k, "new")]
+    colors = {"new": "#3b6fb6", "fixed": "#e08a2c"}
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5))
+    x = range(len(order))
+    width = 0.38
+    for i, (mode, mode_label) in enumerate(MODES):
+        xs = [p + (i - 0.5) * width for p in x]
+        ys = [f.rps(k, mode) if f.has(k, mode) else 0 for k, _ in order]
+        bars = ax1.bar(xs, ys, width, label=mode_label, color=colors[mode])
+        for b, y in zip(bars, ys, strict=True):
+            if y:
+                ax1.annotate(f"{y:,.0f}", (b.get_x() + b.get_width() / 2, y), ha="center",
+                             va="bottom", fontsize=7)
+        p50 = [f.get(k, mode, "p50_ms") if f.has(k, mode) else 0 for k, _ in order]
+        p99 = [f.get(k, mode, "p99_ms") if f.has(k, mode) else 0 for k, _ in order]
+        ax2.bar(xs, p99, width, color=colors[mode], alpha=0.35,
+                label=f"p99, {mode_label}")
+        ax2.bar(xs, p50, width, color=colors[mode], label=f"p50, {mode_label}")
+    for ax in (ax1, ax2):
+        ax.set_xticks(list(x))
+        ax.set_xticklabels([label for _, label in order], fontsize=8)
+        ax.legend(fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    ax1.set_title("Throughput (req/s, higher is better)")
+    ax2.set_title("Latency (ms, log scale, lower is better)")
+    ax2.set_yscale("log")
+    s = data["settings"]
+    fig.suptitle(
+        f"POST /track/sale, wrk -t{s['threads']} -c{s['connections']}, "
+        f"median of {s['rounds']} × {s['duration_s']:g} s, {data['machine']['cores']} cores shared "
+        "with wrk",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(CHART, dpi=110)
+    plt.close(fig)
+
+
+def write(data: dict[str, Any]) -> None:
+    block = render(data)
+    existing = RESULTS.read_text() if RESULTS.exists() else ""
+    RESULTS.write_text(splice(existing, block))
+    if data["runs"]:
+        chart(data)
+    print(f"wrote {RESULTS} and {CHART}")
+
+
+if __name__ == "__main__":
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "out" / "results.json"
+    write(json.loads(path.read_text()))
