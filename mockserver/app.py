@@ -166,7 +166,9 @@ class MockApp:
             exchange.body = read_body(environ, self.settings.max_body)
             body = parse_json(exchange.body)
             assert operation.request_validator is not None
-            external_id = check_track_sale_body(body, operation.request_validator)
+            external_id = check_track_sale_body(
+                body, operation.request_validator, operation.integer_fields
+            )
             sale = SaleRequest(body, external_id, operation.defaults)
             exchange.payload = self.tracker.track(principal, sale)
             exchange.status = 200

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from .errors import SpecError
-from .validation import Validator, compile_schema
+from .validation import Validator, compile_schema, integer_fields
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -29,6 +29,7 @@ class Operation:
     path: str
     request_schema: dict[str, Any] | None
     request_validator: Validator | None
+    integer_fields: frozenset[str]
     defaults: dict[str, Any]
     documented_statuses: frozenset[int]
     response_validators: dict[int, Validator] = field(repr=False)
@@ -142,6 +143,7 @@ def _compile_operation(
         path=route,
         request_schema=schema,
         request_validator=compile_schema(schema) if schema else None,
+        integer_fields=integer_fields(schema),
         defaults=defaults,
         documented_statuses=frozenset(statuses),
         response_validators=response_validators,

@@ -67,7 +67,10 @@ def to_json_schema(schema: Any) -> Any:
 
 def compile_schema(openapi_schema: Mapping[str, Any]) -> Validator:
     """A validator that returns silently or raises SchemaViolation naming the field."""
-    compiled = fastjsonschema.compile(to_json_schema(dict(openapi_schema)), use_default=False)
+    # OpenAPI 3.0 schemas are draft-04 at heart (boolean exclusiveMaximum, integer ≠ 1.0).
+    json_schema = {"$schema": "http://json-schema.org/draft-04/schema#"}
+    json_schema.update(to_json_schema(dict(openapi_schema)))
+    compiled = fastjsonschema.compile(json_schema, use_default=False)
 
     def validate(value: Any) -> None:
         try:
@@ -106,12 +109,27 @@ METADATA_LIMIT = 10_000
 CUSTOMER_ID_FIELDS = ("customerExternalId", "externalId", "customerId")
 
 
-def check_track_sale_body(body: Any, validate: Validator) -> str:
+def integer_fields(schema: Mapping[str, Any] | None) -> frozenset[str]:
+    """Top-level properties typed integer: where Dub reads an integral float as an integer."""
+    properties = (schema or {}).get("properties", {})
+    return frozenset(name for name, prop in properties.items() if prop.get("type") == "integer")
+
+
+def check_track_sale_body(
+    body: Any, validate: Validator, integers: frozenset[str] = frozenset()
+) -> str:
     """Apply rules 10-11 in Dub's order; returns the customer's external id.
 
-    Rule 10 (schema, 422) runs before rule 11 (missing customerExternalId, 400), so a body whose
-    only fault is a missing, null or empty customerExternalId is re-checked with it filled in.
+    JSON does not tell 1.0 from 1, and Dub accepts it, so integral floats in `integers` fields
+    become ints first (in place). Rule 10 (schema, 422) runs before rule 11 (missing
+    customerExternalId, 400), so a body whose only fault is a missing, null or empty
+    customerExternalId is re-checked with it filled in.
     """
+    if isinstance(body, dict):
+        for name in integers:
+            value = body.get(name)
+            if isinstance(value, float) and value.is_integer():
+                body[name] = int(value)
     try:
         validate(body)
     except SchemaViolation as violation:
