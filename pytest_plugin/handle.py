@@ -11,8 +11,6 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.test import Client
-
 from .records import (
     Click,
     Customer,
@@ -294,6 +292,8 @@ class DubMockApp(DubMock):
     kind = "in-process app"
 
     def __init__(self, transport: Transport, app: MockApp, **kwargs: Any) -> None:
+        from werkzeug.test import Client
+
         super().__init__(transport, "http://localhost", **kwargs)
         self.app = app
         self.client = Client(app)

@@ -12,8 +12,6 @@ import threading
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-from werkzeug.test import Client
-
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
@@ -106,6 +104,8 @@ class WsgiTransport:
     """Calls the WSGI app in this thread through ``werkzeug.test.Client``: no socket at all."""
 
     def __init__(self, app: WSGIApplication, admin_token: str | None = None) -> None:
+        from werkzeug.test import Client
+
         self.client = Client(app)
         self._admin_token = admin_token
 
