@@ -165,8 +165,6 @@ class SqliteStore:
         self._local = threading.local()
         self._journal_limit = journal_limit
         try:
-            with self._write() as db:
-                db.executescript("SELECT 1")  # opens the file, proving the path works
             self._connection().executescript(SCHEMA)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite state at {self._path!r}: {exc}") from exc
@@ -175,9 +173,9 @@ class SqliteStore:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self._path, timeout=30, isolation_level=None)
+            db.execute("PRAGMA busy_timeout = 30000")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute(f"PRAGMA synchronous = {self._synchronous}")
-            db.execute("PRAGMA busy_timeout = 30000")
             self._local.db = db
         return db
 

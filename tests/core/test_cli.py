@@ -1,0 +1,134 @@
+"""`dub-mock serve | spec` as a user runs them: a real process on a free port, real signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mockserver.cli import main
+
+DUB_MOCK = [sys.executable, "-m", "mockserver"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, proc: subprocess.Popen[str], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited early: {proc.communicate()}")
+        try:
+            with urllib.request.urlopen(f"{url}/__mock/health", timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("server did not come up")
+
+
+def post(url: str, body: object, token: str | None = "dub_mock_key") -> tuple[int, object]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    port = free_port()
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps({"customers": [{"externalId": "seeded"}]}), encoding="utf-8")
+    proc = subprocess.Popen(
+        [*DUB_MOCK, "serve", "--port", str(port), "--seed", str(seed), "--token", "dub_second",
+         "--state", f"sqlite:///{tmp_path}/cli.db"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url, proc)
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def test_serve_prints_a_banner_serves_sales_and_stops_cleanly_on_sigterm(
+    served: tuple[str, subprocess.Popen[str]],
+) -> None:
+    url, proc = served
+    status, body = post(f"{url}/track/sale", {"customerExternalId": "seeded", "amount": 4900})
+    assert status == 200
+    assert body["sale"]["amount"] == 4900  # type: ignore[index]
+    assert (
+        post(f"{url}/track/sale", {"customerExternalId": "seeded", "amount": 1}, "dub_second")[0]
+        == 200
+    )
+    with urllib.request.urlopen(f"{url}/__mock/state") as answer:
+        assert [s["amount"] for s in json.loads(answer.read())["sales"]] == [4900, 1]
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    assert url in stderr and "sqlite:///" in stderr and "dub_mock_key, dub_second" in stderr
+    assert f"{url}/__mock/state" in stderr
+    assert '"POST /track/sale" 200' in stderr
+    assert "dub_mock_key" not in stderr.split("Press Ctrl-C to stop.")[1]
+    assert "Traceback" not in stderr
+
+
+def test_serve_stops_cleanly_on_ctrl_c(served: tuple[str, subprocess.Popen[str]]) -> None:
+    _, proc = served
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["serve", "--workers", "2"], "--workers > 1 needs shared state"),
+        (["serve", "--state", "nosql://x"], "unknown state URL"),
+        (["serve", "--latency", "fast"], "--latency takes MS or MIN-MAX"),
+        (["serve", "--seed", "/nonexistent/seed.yaml"], "cannot read seed file"),
+    ],
+    ids=["memory-workers", "state-url", "latency", "seed"],
+)
+def test_bad_flags_exit_2_with_the_fix(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_spec_prints_the_bundled_yaml_and_its_path(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["spec"]) == 0
+    assert "operationId: trackSale" in capsys.readouterr().out
+    assert main(["spec", "--path"]) == 0
+    path = capsys.readouterr().out.strip()
+    assert path.endswith("openapi.yaml") and os.path.isfile(path)
+
+
+def test_python_dash_m_is_the_same_cli() -> None:
+    done = subprocess.run([*DUB_MOCK, "--version"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("dub-mock ")
