@@ -71,7 +71,7 @@ def test_sdk_gets_nulls_for_an_unknown_customer(mock: MockServer) -> None:
             "dub_mock_key",
             {"customer_external_id": "nobody-with-click", "amount": 1, "click_id": "no_such_click"},
             "NotFound",
-        ),  # fmt: skip
+        ),
         ("viewer", "dub_viewer", {"customer_external_id": "c", "amount": 1}, "Forbidden"),
         ("limited", "dub_limited", {"customer_external_id": "c", "amount": 1}, "RateLimitExceeded"),
         (
@@ -79,7 +79,7 @@ def test_sdk_gets_nulls_for_an_unknown_customer(mock: MockServer) -> None:
             "dub_mock_key",
             {"customer_external_id": "c", "amount": 1},
             "InternalServerError",
-        ),  # fmt: skip
+        ),
         ("fault409", "dub_mock_key", {"customer_external_id": "c", "amount": 1}, "Conflict"),
     ],
     ids=["unauthorized", "not-found", "forbidden", "rate-limited", "internal", "conflict"],

@@ -121,5 +121,5 @@ def test_failed_admin_write_changes_nothing(app: MockApp) -> None:
     ids=["scheme", "two-slashes", "option"],
 )
 def test_bad_state_urls_are_refused_with_the_fix(url: str) -> None:
-    with pytest.raises(StoreError, match="sqlite|memory"):
+    with pytest.raises(StoreError, match=r"sqlite|memory"):
         open_store(url)
