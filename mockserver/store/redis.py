@@ -59,7 +59,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 """
 
-# KEYS: lock, commit-mark prefix. ARGV: token, then ops: P hash order field value (an upsert that
+# KEYS: lock, commit-mark prefix. ARGV: token, commit-mark ttl ms, then ops: P hash order field value (an upsert that
 # remembers insertion order), H hash field value, R list value, D key.
 COMMIT = """
 local token = ARGV[1]
@@ -67,7 +67,7 @@ if redis.call('GET', KEYS[1]) ~= token then
   if redis.call('EXISTS', KEYS[2] .. token) == 1 then return 1 end
   return 0
 end
-local i, n = 2, #ARGV
+local i, n = 3, #ARGV
 while i <= n do
   local op = ARGV[i]
   if op == 'P' then
@@ -89,7 +89,7 @@ while i <= n do
   end
 end
 redis.call('DEL', KEYS[1])
-redis.call('SET', KEYS[2] .. token, '1', 'PX', ARGV[n + 1] or 60000)
+redis.call('SET', KEYS[2] .. token, '1', 'PX', ARGV[2])
 return 1
 """
 
@@ -365,7 +365,7 @@ class RedisStore:
             return
         done = self._commit(
             keys=[self.keys.lock, self.keys.commit_mark],
-            args=[token, *view.ops, COMMIT_MARK_TTL_MS],
+            args=[token, COMMIT_MARK_TTL_MS, *view.ops],
         )
         if not done:
             raise StoreError(
