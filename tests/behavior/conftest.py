@@ -1,0 +1,97 @@
+"""Fixtures for the behaviour suite: served mocks per store, in-process apps on a pinned clock.
+
+Every rule of the behaviour contract is checked over real HTTP against a `MockServer` on a free
+port, once per state store (`memory://` and a SQLite file), with one server per module, store and
+set of settings (reset over HTTP before each test). The fine cases that need a pinned clock or a
+seeded random source drive `create_app(...)` in process through `werkzeug.test.Client`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mockserver import MockServer, create_app
+
+from .support import STORES, HttpApi, PinnedClock, WsgiApi, state_url
+
+_dirs = itertools.count()
+
+
+@pytest.fixture(scope="module", params=STORES)
+def store(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def servers(
+    store: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[..., MockServer]]:
+    """Served mocks for this module and store, one per distinct set of settings."""
+    started: dict[str, MockServer] = {}
+
+    def get(**overrides: Any) -> MockServer:
+        key = repr(sorted(overrides.items()))
+        if key not in started:
+            state = state_url(store, tmp_path_factory.mktemp(f"{store}-db"))
+            started[key] = MockServer(state=state, quiet=True, **overrides).start()
+        return started[key]
+
+    yield get
+    for server in started.values():
+        server.stop()
+
+
+@pytest.fixture
+def make_api(servers: Callable[..., MockServer]) -> Callable[..., HttpApi]:
+    """`make_api(**settings)`: a client of a served mock with those settings, freshly reset."""
+
+    def make(**overrides: Any) -> HttpApi:
+        api = HttpApi(servers(**overrides))
+        api.admin_token = overrides.get("admin_token")
+        api.reset()
+        return api
+
+    return make
+
+
+@pytest.fixture
+def api(make_api: Callable[..., HttpApi]) -> HttpApi:
+    """A client of this module's default served mock, freshly reset."""
+    return make_api()
+
+
+@pytest.fixture
+def clock() -> PinnedClock:
+    return PinnedClock()
+
+
+@pytest.fixture
+def make_wsgi(tmp_path: Path, clock: PinnedClock) -> Iterator[Callable[..., WsgiApi]]:
+    """`make_wsgi(store="memory", **settings)`: an in-process app on the pinned clock."""
+
+    made: list[Any] = []
+
+    def make(store: str = "memory", **overrides: Any) -> WsgiApi:
+        overrides.setdefault("rng", random.Random(1))
+        overrides.setdefault("quiet", True)
+        overrides.setdefault("clock", clock)
+        directory = tmp_path / f"{store}-{next(_dirs)}"
+        directory.mkdir()
+        app = create_app(state=state_url(store, directory), **overrides)
+        made.append(app)
+        return WsgiApi(app)
+
+    yield make
+    for app in made:
+        app.store.close()
+
+
+@pytest.fixture
+def wsgi(make_wsgi: Callable[..., WsgiApi]) -> WsgiApi:
+    return make_wsgi()
