@@ -101,9 +101,9 @@ def records(cls: Callable[[dict[str, Any]], R], items: Iterable[dict[str, Any]])
     return Records(cls(item) for item in items)
 
 
-def _body(value: Any) -> str:
+def _body(value: Any, missing: str = "(body not recorded)") -> str:
     if value is None or value == "":
-        return "(none)"
+        return missing
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
     return str(value)
@@ -166,7 +166,7 @@ class JournalEntry(Record):
         return (
             f"{self.summary()}\n"
             f"    sent: {_body(self.request_body)}\n"
-            f"    got:  {_body(self.response_body)}"
+            f"    got:  {_body(self.response_body, '(no body)')}"
         )
 
 

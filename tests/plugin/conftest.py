@@ -34,18 +34,18 @@ def track_sale(url, token, body, headers=None):
     started = time.perf_counter()
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read()), dict(response.headers), \\
+            return response.status, json.loads(response.read()), response.headers, \\
                 time.perf_counter() - started
     except urllib.error.HTTPError as error:
         with error:
-            return error.code, json.loads(error.read()), dict(error.headers), \\
+            return error.code, json.loads(error.read()), error.headers, \\
                 time.perf_counter() - started
 
 
 def wsgi_sale(handle, body, token=None):
     """The same call through dub_mock_app's werkzeug client: (status, JSON body, headers)."""
     response = handle.post_sale(body, token=token)
-    return response.status_code, response.get_json(), dict(response.headers)
+    return response.status_code, response.get_json(), response.headers
 '''
 
 Run = Callable[..., pytest.RunResult]
