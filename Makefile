@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8787
 HOST   ?= 127.0.0.1
+SEED   ?= examples/seed.yaml
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -21,8 +22,8 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create .venv with the package and its test extras
 
-serve: $(STAMP) ## run the mock on $(HOST):$(PORT) (make serve PORT=9000)
-	$(BIN)/dub-mock serve --host $(HOST) --port $(PORT)
+serve: $(STAMP) ## run the mock on 127.0.0.1:8787 seeded from examples/seed.yaml (PORT=9000, SEED= to change)
+	$(BIN)/dub-mock serve --host $(HOST) --port $(PORT) $(if $(SEED),--seed $(SEED))
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check .

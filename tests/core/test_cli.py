@@ -132,3 +132,26 @@ def test_spec_prints_the_bundled_yaml_and_its_path(capsys: pytest.CaptureFixture
 def test_python_dash_m_is_the_same_cli() -> None:
     done = subprocess.run([*DUB_MOCK, "--version"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.startswith("dub-mock ")
+
+
+def test_the_demo_seed_that_make_serve_uses_is_valid_and_ready_to_buy() -> None:
+    from werkzeug.test import Client
+
+    from mockserver import create_app
+
+    seed = Path(__file__).resolve().parents[2] / "examples" / "seed.yaml"
+    client = Client(create_app(seed=str(seed), quiet=True))
+    answer = client.post(
+        "/track/sale",
+        json={"customerExternalId": "user_42", "amount": 1580, "currency": "JPY"},
+        headers={"Authorization": "Bearer dub_mock_key"},
+    )
+    assert answer.status_code == 200
+    assert answer.get_json()["sale"] == {
+        "amount": 1019,
+        "currency": "usd",
+        "paymentProcessor": "custom",
+        "invoiceId": None,
+        "metadata": None,
+    }
+    assert answer.get_json()["customer"]["name"] == "Ada Lovelace"
