@@ -110,6 +110,13 @@ def banner(settings: Settings) -> str:
     return "\n".join(lines)
 
 
+def python_threads(settings: Settings) -> int:
+    """Threads per worker: enough for the cores (the GIL caps more), many when requests sleep."""
+    if settings.latency_ms is not None:
+        return 64
+    return 2 * (os.cpu_count() or 1) + 1
+
+
 def serve(settings: Settings) -> int:
     """Check the settings in this process (fail fast), then hand the app to granian."""
     from granian.constants import Interfaces
@@ -133,8 +140,7 @@ def serve(settings: Settings) -> int:
         workers=settings.workers,
         log_level="warning",  # type: ignore[arg-type]
         log_access=False,
-        blocking_threads=16,
-        backpressure=64,
+        blocking_threads=python_threads(settings),
     )
     server.serve()
     return 0
