@@ -1,0 +1,36 @@
+"""The SDK against the in-process mock: httpx's WSGI transport, no server, no socket."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from dub import Dub
+from shop import Checkout, SdkSaleTracker
+
+
+@pytest.fixture
+def checkout(dub_mock_app) -> Iterator[Checkout]:
+    http = httpx.Client(transport=httpx.WSGITransport(app=dub_mock_app.app))
+    client = Dub(token=dub_mock_app.token, server_url=dub_mock_app.url, client=http)
+    yield Checkout(SdkSaleTracker(client))
+    http.close()
+
+
+def test_checkout_through_the_in_process_mock(checkout: Checkout, dub_mock_app) -> None:
+    dub_mock_app.add_customer("user_7", name="Grace")
+    dub_mock_app.set_fx_rate("JPY", 160)
+    order = checkout.checkout("user_7", {"stickers_jp": 2})
+    assert order.tracked is not None and order.tracked.amount_usd_cents == 1000
+    sale = dub_mock_app.sales.one(invoiceId=order.id)
+    assert (sale.originalAmount, sale.originalCurrency) == (1600, "jpy")
+    assert (sale.amount, sale.currency) == (1000, "usd")
+    assert [r.path for r in dub_mock_app.requests] == ["/track/sale"]
+
+
+@pytest.mark.dub_mock(role="viewer")
+def test_a_viewer_token_is_refused(checkout: Checkout) -> None:
+    order = checkout.checkout("user_7", {"mug": 1})
+    assert order.tracking_error is not None and order.tracking_error.status == 403
+    assert "Required role(s): owner, member" in str(order.tracking_error)
