@@ -1,0 +1,90 @@
+"""Fixtures of the contract suite: the target, its client, and the schemathesis schema.
+
+Options come from the dub-mock pytest plugin (`--dub-base-url`, `--dub-token`, ...). Without
+`--dub-base-url` the suite serves its own dub-mock on a free 127.0.0.1 port and checks that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from contract_tests.client import DubClient, PacedSession, Pacer
+from contract_tests.properties import build_schema
+from contract_tests.target import Target, probe_admin
+
+DEFAULT_MAX_EXAMPLES = 25
+DEFAULT_MOCK_TOKEN = "dub_mock_key"
+USAGE_ERROR = 4  # pytest's own exit code for a usage error
+
+
+def _option(config: pytest.Config, name: str) -> Any:
+    try:
+        return config.getoption(name)
+    except ValueError:  # the dub-mock plugin is not loaded
+        return None
+
+
+@pytest.fixture(scope="session")
+def dub_target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    """The implementation under test, probed once per session."""
+    config = request.config
+    base_url = _option(config, "dub_base_url")
+    token = _option(config, "dub_token")
+    pacer = Pacer(rate=_option(config, "dub_rate"))
+    session = PacedSession(pacer)
+    server = None
+    if not base_url:
+        from mockserver import MockServer
+
+        server = MockServer(quiet=True).start()
+        base_url = server.url
+        token = token or DEFAULT_MOCK_TOKEN
+    elif not token:
+        pytest.exit("--dub-token is required with --dub-base-url", returncode=USAGE_ERROR)
+    base_url = str(base_url).rstrip("/")
+    try:
+        admin, note = probe_admin(base_url, session)
+    except ConnectionError as exc:
+        pytest.exit(str(exc), returncode=USAGE_ERROR)
+    client = DubClient(base_url, str(token), session)
+    target = Target(
+        base_url=base_url,
+        token=str(token),
+        client=client,
+        admin=admin,
+        admin_note=note,
+        customer_external_id=_option(config, "dub_customer_external_id"),
+        click_id=_option(config, "dub_click_id"),
+    )
+    try:
+        yield target
+    finally:
+        session.close()
+        if server is not None:
+            server.stop()
+
+
+@pytest.fixture
+def dub(dub_target: Target) -> Target:
+    """The target, per test (a short alias the scenarios use)."""
+    return dub_target
+
+
+@pytest.fixture(scope="session")
+def dub_schema(request: pytest.FixtureRequest, dub_target: Target) -> Any:
+    """The bundled spec as a schemathesis schema aimed at the target."""
+    max_examples = _option(request.config, "dub_max_examples") or DEFAULT_MAX_EXAMPLES
+    return build_schema(
+        dub_target.base_url, max_examples=max_examples, seed=_option(request.config, "dub_seed")
+    )
+
+
+@pytest.fixture
+def schemathesis_node_compat(request: pytest.FixtureRequest) -> None:
+    """schemathesis's lazy schemas read `node._nodeid`, which pytest 9 no longer has."""
+    node: Any = request.node
+    if not hasattr(node, "_nodeid"):
+        node._nodeid = node.nodeid

@@ -1,0 +1,224 @@
+"""Schemathesis over the bundled spec, tuned so that Dub's documented choices raise no alarm.
+
+Every built-in check that applies to `POST /track/sale` runs. Three are adjusted, each for a fine
+point of the behaviour reference, never to hide a fault:
+
+- the request body is treated as required: an empty or missing body is invalid JSON, 400 (rule 9);
+- a string with both `format: email` and a `pattern` is governed by the pattern alone (Dub's fine
+  point: anything the spec's pattern accepts passes as an email);
+- positive data may answer 200 or 404 (an unknown click, or a customer without lead, is business
+  logic the schema cannot see) or 429; negative data must answer 400 or 422 (or 429);
+- `ignored_auth` is wrapped: Dub answers a token without the `dub_` prefix with 404 (rule 3), so
+  that probe passes when the 404 is exactly rule 3's answer, and a `dub_` token that exists
+  nowhere must still answer 401.
+
+Dub-specific checks run on every answer as well: the error envelope and `doc_url`, and the
+rate-limit headers (whose `Retry-After` may be seconds or a millisecond timestamp).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import schemathesis
+import yaml
+from schemathesis.core.failures import Failure, Severity
+from schemathesis.openapi.checks import IgnoredAuth
+from schemathesis.specs.openapi.checks import ignored_auth
+
+from contract_tests.rules import RULES, envelope_problem, header_value
+
+if TYPE_CHECKING:
+    from schemathesis.checks import CheckContext
+    from schemathesis.core.transport import Response
+    from schemathesis.generation.case import Case
+
+    from contract_tests.target import Target
+
+CheckFunction = Callable[["CheckContext", "Response", "Case"], "bool | None"]
+
+POSITIVE_STATUSES = ["200", "404", "429"]
+NEGATIVE_STATUSES = ["400", "422", "429"]
+RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+# A millisecond timestamp has 13 digits today; anything above this is not a count of seconds.
+MS_TIMESTAMP_FLOOR = 10**11
+CLOCK_SLACK_S = 300
+PERSONAL_KEY_MESSAGE = "Workspace ID not found."
+
+
+class DubRuleFailure(Failure):
+    """A Dub behaviour rule broken by an answer to a generated request."""
+
+    kind_title = "Dub behaviour rule broken"
+
+    def __init__(self, *, operation: str, rule: str, message: str) -> None:
+        text = RULES.get(rule, rule)
+        super().__init__(
+            operation=operation,
+            title=f"broken rule: {text.split(':')[0]}",
+            message=f"{text}\n{message}",
+            severity=Severity.MEDIUM,
+        )
+
+    @property
+    def _unique_key(self) -> str:
+        return self.title
+
+
+def load_spec_document() -> dict[str, Any]:
+    """The bundled spec with the two fine points above applied (see the module docstring)."""
+    from mockserver.spec import bundled_spec_path
+
+    document = yaml.safe_load(bundled_spec_path().read_text(encoding="utf-8"))
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation["requestBody"]["required"] = True
+    _pattern_over_email_format(document)
+    return dict(document)
+
+
+def _pattern_over_email_format(node: Any) -> None:
+    if isinstance(node, dict):
+        if node.get("format") == "email" and "pattern" in node:
+            del node["format"]
+        for value in node.values():
+            _pattern_over_email_format(value)
+    elif isinstance(node, list):
+        for value in node:
+            _pattern_over_email_format(value)
+
+
+def build_schema(
+    base_url: str, *, max_examples: int, seed: int | None
+) -> schemathesis.schemas.BaseSchema:
+    """The schemathesis schema for the target, with the suite's configuration."""
+    config: dict[str, Any] = {
+        "base-url": base_url,
+        "generation": {
+            "max-examples": max_examples,
+            "database": "none",
+            "with-security-parameters": False,
+        },
+        "phases": {"stateful": {"enabled": False}},
+        "checks": {
+            "ignored_auth": {"enabled": False},
+            "positive_data_acceptance": {"expected-statuses": POSITIVE_STATUSES},
+            "negative_data_rejection": {"expected-statuses": NEGATIVE_STATUSES},
+        },
+    }
+    if seed is not None:
+        config["seed"] = seed
+    return schemathesis.openapi.from_dict(
+        load_spec_document(), config=schemathesis.Config.from_dict(config)
+    )
+
+
+def _sent_token(response: Response) -> str | None:
+    value = response.request.headers.get("Authorization")
+    if isinstance(value, str) and value.startswith("Bearer "):
+        return value[len("Bearer ") :]
+    return None
+
+
+def make_checks(target: Target) -> list[CheckFunction]:
+    """The Dub-specific checks, bound to the target's token."""
+
+    def dub_error_envelope(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+        if response.status_code == 200:
+            return None
+        problem = envelope_problem(response.status_code, response.headers, _json(response))
+        if problem is not None:
+            raise DubRuleFailure(operation=case.operation.label, rule="envelope", message=problem)
+        return None
+
+    def dub_rate_limit_headers(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+        if case.method.upper() != "POST" or _sent_token(response) != target.token:
+            return None
+        if response.status_code == 413:  # refused while reading, before authentication
+            return None
+        problem = rate_limit_problem(response.status_code, response.headers)
+        if problem is not None:
+            raise DubRuleFailure(operation=case.operation.label, rule="6", message=problem)
+        return None
+
+    def dub_ignored_auth(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+        try:
+            return ignored_auth(ctx, response, case)
+        except IgnoredAuth as exc:
+            if "invalid credentials" not in exc.message or not _personal_key_answer(target):
+                raise
+        # The generic probe's token has no dub_ prefix, so 404 was rule 3's answer. A dub_ token
+        # that exists nowhere must still be refused with 401 (rule 4).
+        answer = target.client.sale(
+            {"customerExternalId": "x", "amount": 1}, token="dub_" + "0" * 24
+        )
+        if answer.status != 401:
+            raise DubRuleFailure(
+                operation=case.operation.label,
+                rule="4",
+                message=f"an unknown dub_ token answered {answer.status}: {answer.body[:200]!r}",
+            )
+        return None
+
+    return [
+        dub_error_envelope,
+        dub_rate_limit_headers,
+        functools.wraps(ignored_auth)(dub_ignored_auth),
+    ]
+
+
+def _personal_key_answer(target: Target) -> bool:
+    """Whether the target answers a non-dub_ token with rule 3's 404 (asked once per run)."""
+    cached = target.personal_key_ok
+    if cached is None:
+        answer = target.client.sale(
+            {"customerExternalId": "x", "amount": 1}, token="SCHEMATHESIS-INVALID-VALUE"
+        )
+        cached = (
+            answer.status == 404
+            and answer.error.get("code") == "not_found"
+            and str(answer.error.get("message", "")).startswith(PERSONAL_KEY_MESSAGE)
+        )
+        target.personal_key_ok = cached
+    return cached
+
+
+def _json(response: Response) -> Any:
+    try:
+        return response.json()
+    except Exception:
+        return None
+
+
+def rate_limit_problem(status: int, headers: Any, now: float | None = None) -> str | None:
+    """What is wrong with the rate-limit headers of an authenticated answer, or None."""
+    now = time.time() if now is None else now
+    values: dict[str, int] = {}
+    for name in (*RATE_LIMIT_HEADERS, "Retry-After"):
+        raw = header_value(headers, name)
+        if raw is None:
+            return f"the answer (HTTP {status}) has no {name} header"
+        try:
+            values[name] = int(raw.strip())
+        except ValueError:
+            return f"{name} is {raw!r}, not an integer"
+    limit, remaining = values["X-RateLimit-Limit"], values["X-RateLimit-Remaining"]
+    reset, retry_after = values["X-RateLimit-Reset"], values["Retry-After"]
+    if limit <= 0 or not 0 <= remaining <= limit:
+        return f"X-RateLimit-Remaining {remaining} is not within 0..X-RateLimit-Limit {limit}"
+    if status == 429 and remaining != 0:
+        return f"a 429 answer says X-RateLimit-Remaining {remaining}, expected 0"
+    if reset < MS_TIMESTAMP_FLOOR:
+        return f"X-RateLimit-Reset {reset} is not a Unix time in milliseconds"
+    if not now - CLOCK_SLACK_S <= reset / 1000 <= now + 60 + CLOCK_SLACK_S:
+        return f"X-RateLimit-Reset {reset} is not within a minute of now ({int(now * 1000)})"
+    if retry_after >= MS_TIMESTAMP_FLOOR:
+        if not now - CLOCK_SLACK_S <= retry_after / 1000 <= now + 60 + CLOCK_SLACK_S:
+            return f"Retry-After {retry_after} (a ms timestamp) is not within a minute of now"
+    elif not 0 <= retry_after <= 61:
+        return f"Retry-After {retry_after} is neither seconds within the window nor a timestamp"
+    return None

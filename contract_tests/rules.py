@@ -1,0 +1,178 @@
+"""The behaviour rules the suite enforces, and the failure that names the one broken.
+
+Rule texts follow the numbering of the behaviour reference (rules 1-20 plus the error envelope
+and the fine points), so a report line such as "broken rule 13" points at one paragraph.
+A failure carries the exchanges that show it; the runner prints them as curl commands.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from contract_tests.client import Exchange
+
+RULES: dict[str, str] = {
+    "envelope": "Error envelope: every non-200 answer is application/json "
+    '{"error": {"code", "message", "doc_url"}}, code from the status table, doc_url = '
+    "https://dub.co/docs/api-reference/errors# + code with its first underscore hyphenated",
+    "1": "Rule 1: an Authorization header without 'Bearer ' answers 400 bad_request",
+    "2": "Rule 2: no Authorization header answers 401 unauthorized",
+    "3": "Rule 3: a token without the dub_ prefix (and no workspaceId) answers 404 not_found",
+    "4": "Rule 4: an unknown token answers 401 unauthorized",
+    "5": "Rule 5: an expired token answers 401 unauthorized",
+    "6": "Rule 6: every answer from the rate-limit step on carries X-RateLimit-Limit, "
+    "X-RateLimit-Remaining, X-RateLimit-Reset (Unix ms) and Retry-After; over the limit "
+    "answers 429 rate_limit_exceeded",
+    "7": "Rule 7: a token whose role is not owner or member answers 403 forbidden",
+    "8": "Rule 8: a workspace below the business plan answers 403 forbidden",
+    "9": "Rule 9: a body that is not valid JSON (an empty body included) answers 400 bad_request",
+    "10": "Rule 10: valid JSON that breaks the request schema answers 422 unprocessable_entity "
+    "naming the offending field; unknown extra properties are ignored",
+    "11": "Rule 11: customerExternalId missing, null or empty answers 400 bad_request; the "
+    "deprecated aliases externalId and customerId are accepted; over 100 characters is 422",
+    "12": "Rule 12: defaults currency usd (lower-cased), eventName Purchase, paymentProcessor "
+    "custom, invoiceId and metadata null",
+    "13": "Rule 13: a repeated invoiceId answers the first sale's exact body and records no "
+    "second sale, under concurrency too; answers with customer null store nothing",
+    "14": "Rule 14: a known customer whose link is missing or disabled, or who has no matching "
+    "lead event, answers 404 not_found",
+    "15": "Rule 15: an unknown customer without clickId answers 200 with customer and sale null",
+    "16": "Rule 16: an unknown customer with a clickId is created (cus_ + 26-character id, name "
+    "from customerName, else customerEmail, else a random name) with a lead event; an unknown "
+    "click answers 404",
+    "17": "Rule 17: amount 0 answers 200 with customer and sale null",
+    "18": "Rule 18: a non-usd currency is converted to USD cents (x100 first for zero-decimal "
+    "currencies); a currency with no rate is kept as sent, lower-cased",
+    "19": "Rule 19: the sale is recorded once with its customer, link and lead",
+    "20": "Rule 20: the 200 answer has exactly eventName, customer and sale, echoing the sale",
+    "routing": "Fine points: an unknown path answers 404 not_found; a method the spec does not "
+    "declare answers 405 with an Allow header, both in the envelope",
+    "spec": "The bundled OpenAPI spec: status codes, content types and schemas of every answer",
+}
+
+STATUS_CODES: dict[str, int] = {
+    "bad_request": 400,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "exceeded_limit": 403,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "conflict": 409,
+    "invite_pending": 409,
+    "invite_expired": 410,
+    "payload_too_large": 413,
+    "unprocessable_entity": 422,
+    "rate_limit_exceeded": 429,
+    "internal_server_error": 500,
+}
+
+DOC_URL_BASE = "https://dub.co/docs/api-reference/errors#"
+
+
+def doc_url(code: str) -> str:
+    """Dub's doc link: only the first underscore of the code becomes a hyphen."""
+    return DOC_URL_BASE + code.replace("_", "-", 1)
+
+
+class ContractViolation(AssertionError):
+    """A target answered in a way the contract forbids; carries the rule and the evidence."""
+
+    def __init__(self, rule: str, detail: str, exchanges: Iterable[Exchange] = ()) -> None:
+        self.rule = rule
+        self.detail = detail
+        self.exchanges = list(exchanges)
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        lines = [f"broken rule: {RULES.get(self.rule, self.rule)}", f"problem: {self.detail}"]
+        for exchange in self.exchanges[-3:]:
+            lines += ["request:", "  " + exchange.curl(), "answer:"]
+            lines += ["  " + line for line in exchange.answer().splitlines()]
+        return "\n".join(lines)
+
+
+def fail(rule: str, detail: str, *exchanges: Exchange) -> None:
+    raise ContractViolation(rule, detail, exchanges)
+
+
+def check(condition: object, rule: str, detail: str, *exchanges: Exchange) -> None:
+    if not condition:
+        fail(rule, detail, *exchanges)
+
+
+def header_value(headers: Any, name: str) -> str | None:
+    """A header from requests' or schemathesis's headers (lower-case keys, list values)."""
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        value = next((v for k, v in dict(headers).items() if k.lower() == lowered), None)
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return value if isinstance(value, str) else None
+
+
+def envelope_problem(status: int, headers: Any, data: Any) -> str | None:
+    """What is wrong with an error answer's envelope, or None when it is Dub's."""
+    content_type = header_value(headers, "Content-Type") or ""
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        return f"Content-Type is {content_type!r}, not application/json"
+    if not isinstance(data, dict) or not isinstance(data.get("error"), dict):
+        return 'the body is not {"error": {...}}'
+    error = data["error"]
+    code, message, url = error.get("code"), error.get("message"), error.get("doc_url")
+    if not isinstance(code, str) or not isinstance(message, str) or not message:
+        return "error.code and error.message must be non-empty strings"
+    expected_status = STATUS_CODES.get(code)
+    if expected_status is None:
+        return f"error.code {code!r} is not one of Dub's codes"
+    if expected_status != status:
+        return f"error.code {code!r} belongs to HTTP {expected_status}, the answer is {status}"
+    if url != doc_url(code):
+        return f"error.doc_url is {url!r}, expected {doc_url(code)!r}"
+    return None
+
+
+def expect_error(
+    exchange: Exchange,
+    rule: str,
+    status: int,
+    code: str,
+    message: str | re.Pattern[str] | None = None,
+) -> dict[str, Any]:
+    """Assert an error answer: its status, its envelope, its code and (when given) its message."""
+    check(
+        exchange.status == status,
+        rule,
+        f"expected HTTP {status} {code}, got HTTP {exchange.status}",
+        exchange,
+    )
+    problem = envelope_problem(exchange.status, exchange.headers, exchange.json)
+    check(problem is None, "envelope", str(problem), exchange)
+    error = exchange.error
+    check(error.get("code") == code, rule, f"expected code {code!r}", exchange)
+    if isinstance(message, re.Pattern):
+        check(
+            message.search(str(error.get("message"))),
+            rule,
+            f"message should match /{message.pattern}/",
+            exchange,
+        )
+    elif message is not None:
+        check(error.get("message") == message, rule, f"expected message {message!r}", exchange)
+    return error
+
+
+def expect_ok(exchange: Exchange, rule: str) -> dict[str, Any]:
+    """Assert a 200 with a JSON object body of exactly eventName, customer and sale."""
+    check(exchange.status == 200, rule, f"expected HTTP 200, got {exchange.status}", exchange)
+    data = exchange.json
+    check(isinstance(data, dict), "20", "the 200 body is not a JSON object", exchange)
+    check(
+        set(data) == {"eventName", "customer", "sale"},
+        "20",
+        f"the 200 body has keys {sorted(data)}, expected eventName, customer, sale",
+        exchange,
+    )
+    return dict(data)
