@@ -23,10 +23,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import harness  # noqa: E402
-import profiling  # noqa: E402
-import report  # noqa: E402
-from harness import OUT, PRISM, ROOT, SPEC, VENV_BIN, Server, WrkResult  # noqa: E402
+import harness
+import profiling
+import report
+from harness import OUT, PRISM, ROOT, SPEC, VENV_BIN, Server, WrkResult
 
 DURATION = float(os.environ.get("BENCH_DURATION", "8"))
 WARMUP = float(os.environ.get("BENCH_WARMUP", "2"))
@@ -36,9 +36,24 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "50"))
 MEMORY_SALES = int(os.environ.get("BENCH_MEMORY_SALES", "100000"))
 PROFILE_SECONDS = float(os.environ.get("BENCH_PROFILE_SECONDS", "6"))
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))  # e.g. "prism,hello"
+SKIP = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))  # e.g. "dub-mock-sqlite"
 
-# The hello-world limit runs on granian with the settings `dub-mock serve` gives it.
-HELLO_GRANIAN = ["--interface", "wsgi", "--workers", "1", "--no-ws"]
+# The hello-world limit runs on granian with the settings `dub-mock serve` gives it
+# (mockserver/cli.py: one worker, 16 blocking threads, backpressure 64, no access log).
+HELLO_GRANIAN = [
+    "--interface",
+    "wsgi",
+    "--workers",
+    "1",
+    "--blocking-threads",
+    "16",
+    "--backpressure",
+    "64",
+    "--log-level",
+    "warning",
+    "--no-access-log",
+    "--no-ws",
+]
 
 
 def mock_server(name: str, *flags: str) -> Server:
@@ -220,16 +235,30 @@ def main() -> int:
     prism_s = prism_server("prism-silent", "-v", "silent")
     hello = hello_server()
     everything = [mock, mock_sqlite, prism, mock_q, prism_s, hello]
-    wanted = [s for s in everything if not ONLY or s.kind in ONLY or s.name in ONLY]
+    wanted = [
+        s
+        for s in everything
+        if (not ONLY or s.kind in ONLY or s.name in ONLY) and s.name not in SKIP
+    ]
 
     results: list[WrkResult] = []
     checks: dict[str, Any] = {}
+    failed: dict[str, Any] = {}
     try:
-        for s in wanted:
-            s.start()
-            if s.kind == "mock":
-                seed_mock(s)
-            checks[s.name] = check_answers(s, stamp)
+        for s in list(wanted):
+            try:
+                s.start()
+                if s.kind == "mock":
+                    seed_mock(s)
+                checks[s.name] = check_answers(s, stamp)
+            except RuntimeError as exc:
+                # measured and reported as such, so the rest of the run still counts
+                s.stop()
+                wanted.remove(s)
+                log = s.log_path.read_text()[-600:] if s.log_path and s.log_path.exists() else ""
+                failed[s.name] = {"command": s.command, "error": str(exc), "log": log}
+                print(f"FAILED {s.name}: {exc}\n{log}", flush=True)
+                continue
             print(f"started {s.name}: {s.command}", flush=True)
         groups = [
             ("as users run them", "new", [mock, mock_sqlite, prism]),
@@ -274,6 +303,7 @@ def main() -> int:
         "machine": facts,
         "servers": {s.name: s.command for s in wanted},
         "checks": checks,
+        "failed": failed,
         "runs": [r.to_dict() for r in results],
         "memory": memory,
         "inprocess": inprocess,

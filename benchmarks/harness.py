@@ -180,6 +180,21 @@ def process_tree(root: int) -> list[int]:
     return tree
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """User + system CPU time used so far by these processes (all their threads)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / CLOCK_TICKS
+
+
 def rss_of(pid: int) -> int | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -208,6 +223,12 @@ class WrkResult:
     non_2xx: int
     socket_errors: int
     command: str
+    server_cpu_s: float = 0.0
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        """The server's own CPU time per answered request (all its processes and threads)."""
+        return self.server_cpu_s / self.requests * 1e6 if self.requests else float("nan")
 
     @property
     def non_2xx_share(self) -> float:
@@ -219,7 +240,12 @@ class WrkResult:
         return self.requests > 0 and self.non_2xx_share <= 0.01
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "valid": self.valid, "non_2xx_share": self.non_2xx_share}
+        return {
+            **asdict(self),
+            "valid": self.valid,
+            "non_2xx_share": self.non_2xx_share,
+            "cpu_us_per_request": self.cpu_us_per_request,
+        }
 
 
 def wrk_version() -> str:
@@ -257,7 +283,10 @@ def run_wrk(
         token,
         str(limit_per_thread),
     ]
+    pids = server.pids()
+    cpu_before = cpu_seconds(pids)
     proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    cpu_used = cpu_seconds(pids) - cpu_before
     line = next(
         (ln for ln in proc.stdout.splitlines() if ln.startswith("WRK_JSON ")),
         None,
@@ -266,7 +295,7 @@ def run_wrk(
         raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stdout}\n{proc.stderr}")
     data = json.loads(line[len("WRK_JSON ") :])
     secs = data["duration_us"] / 1e6
-    shown = " ".join(argv[:8] + ["benchmarks/wrk/sale.lua", "$URL/track/sale", "--", mode, "$RUN"])
+    shown = " ".join([*argv[:8], "benchmarks/wrk/sale.lua", "$URL/track/sale", "--", mode, "$RUN"])
     return WrkResult(
         server=server.name,
         mode=mode,
@@ -282,6 +311,7 @@ def run_wrk(
         non_2xx=data["status"],
         socket_errors=data["connect"] + data["read"] + data["write"] + data["timeout"],
         command=shown,
+        server_cpu_s=cpu_used,
     )
 
 

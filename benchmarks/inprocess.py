@@ -118,9 +118,7 @@ def timed_client(app: WSGIApp, bodies: list[bytes]) -> list[int]:
     clock = time.perf_counter_ns
     for b in bodies:
         t0 = clock()
-        resp = client.post(
-            "/track/sale", data=b, headers=headers, content_type="application/json"
-        )
+        resp = client.post("/track/sale", data=b, headers=headers, content_type="application/json")
         resp.get_data()
         resp.close()
         out.append(clock() - t0)

@@ -23,7 +23,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-REQUEST_ROOT = "_runner"  # granian's WSGI callback frame: everything below it is the request
+# granian's WSGI callback frame: everything below it is the request
+REQUEST_ROOT = "._runner (granian/wsgi.py"
 
 
 def frame_key(frame: str) -> str:
@@ -52,7 +53,7 @@ def fold(raw: str, top: int = 20) -> dict[str, Any]:
         count = int(count_s)
         total += count
         frames = [f for f in stack.split(";") if f]
-        idx = next((i for i, f in enumerate(frames) if f.startswith(REQUEST_ROOT)), None)
+        idx = next((i for i, f in enumerate(frames) if REQUEST_ROOT in f), None)
         if idx is None:
             continue
         inner = frames[idx + 1 :]
@@ -67,9 +68,11 @@ def fold(raw: str, top: int = 20) -> dict[str, Any]:
         area_c[area_of(inner[-1])] += count
 
     def table(counter: Counter[str]) -> list[dict[str, Any]]:
-        return [
-            {"function": k, "share": v / in_request} for k, v in counter.most_common(top)
-        ] if in_request else []
+        return (
+            [{"function": k, "share": v / in_request} for k, v in counter.most_common(top)]
+            if in_request
+            else []
+        )
 
     return {
         "samples": total,
@@ -119,8 +122,9 @@ def pyspy_under_load(
         str(harness.VENV_BIN / "py-spy"),
         "record",
         "--subprocesses",
+        "--gil",
         "--rate",
-        "250",
+        "500",
         "--duration",
         str(int(seconds)),
         "--format",
@@ -136,7 +140,7 @@ def pyspy_under_load(
         return {"error": (proc.stdout + proc.stderr)[-2000:]}
     folded = fold(out.read_text())
     folded["command"] = " ".join(
-        ["py-spy"] + spy[1:-4] + ["--output", "benchmarks/out/pyspy.txt", "--pid", "$PID"]
+        ["py-spy", *spy[1:-4], "--output", "benchmarks/out/pyspy.txt", "--pid", "$PID"]
     )
     folded["wrk_rps_while_sampled"] = box["wrk"].rps if "wrk" in box else None
     return folded

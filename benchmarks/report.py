@@ -62,7 +62,7 @@ class Figures:
         """Median ratio of the medians, and the range of the round-by-round ratios."""
         ra = {r["round"]: r["rps"] for r in self.by.get((a, mode), [])}
         rb = {r["round"]: r["rps"] for r in self.by.get((b, mode), [])}
-        per_round = [ra[k] / rb[k] for k in ra if k in rb and rb[k]]
+        per_round = [ra[k] / rb[k] for k in ra if rb.get(k)]
         main = self.rps(a, mode) / self.rps(b, mode) if self.rps(b, mode) else float("nan")
         if not per_round:
             return main, float("nan"), float("nan")
@@ -70,11 +70,11 @@ class Figures:
 
 
 def fmt_int(x: float) -> str:
-    return "–" if x != x else f"{x:,.0f}"
+    return "\u2013" if x != x else f"{x:,.0f}"
 
 
 def fmt(x: float, digits: int = 2) -> str:
-    return "–" if x != x else f"{x:.{digits}f}"
+    return "\u2013" if x != x else f"{x:.{digits}f}"
 
 
 def verdict(ok: bool) -> str:
@@ -116,19 +116,29 @@ def render(data: dict[str, Any]) -> str:
             ok = ratio >= goal and f.valid(mock, mode) and f.valid(prism, mode)
             add(
                 f"| {label} | {mode_label} | {fmt_int(f.rps(mock, mode))} | "
-                f"{fmt_int(f.rps(prism, mode))} | **{fmt(ratio, 1)}×** "
-                f"({fmt(lo, 1)}–{fmt(hi, 1)}) | ≥ {goal:g}× | {verdict(ok)} |"
+                f"{fmt_int(f.rps(prism, mode))} | **{fmt(ratio, 1)}\u00d7** "
+                f"({fmt(lo, 1)}\u2013{fmt(hi, 1)}) | ≥ {goal:g}\u00d7 | {verdict(ok)} |"
             )
-            targets.append((f"{label}, {mode_label}", f"≥ {goal:g}× Prism", f"{ratio:.1f}×", ok))
+            targets.append(
+                (f"{label}, {mode_label}", f"≥ {goal:g}\u00d7 Prism", f"{ratio:.1f}\u00d7", ok)
+            )
     if f.has("dub-mock-sqlite", "new") and f.has("prism", "new"):
         ratio, lo, hi = f.ratio("dub-mock-sqlite", "prism", "new")
         ok = ratio >= 2.0 and f.valid("dub-mock-sqlite", "new")
         add(
             f"| `sqlite://` state, default flags | new sale per request | "
             f"{fmt_int(f.rps('dub-mock-sqlite', 'new'))} | {fmt_int(f.rps('prism', 'new'))} | "
-            f"**{fmt(ratio, 1)}×** ({fmt(lo, 1)}–{fmt(hi, 1)}) | ≥ 2× | {verdict(ok)} |"
+            f"**{fmt(ratio, 1)}\u00d7** ({fmt(lo, 1)}\u2013{fmt(hi, 1)}) | "
+            f"≥ 2\u00d7 | {verdict(ok)} |"
         )
-        targets.append(("`sqlite://`, new sale per request", "≥ 2× default Prism", f"{ratio:.1f}×", ok))
+        targets.append(
+            (
+                "`sqlite://`, new sale per request",
+                "≥ 2\u00d7 default Prism",
+                f"{ratio:.1f}\u00d7",
+                ok,
+            )
+        )
     add("")
     if f.has("hello-world", "new"):
         hello = f.rps("hello-world", "new")
@@ -151,18 +161,23 @@ def render(data: dict[str, Any]) -> str:
                     f"**{share:.0%}** | ≥ 40% | {verdict(ok)} |"
                 )
                 if name == "dub-mock-quiet":
-                    targets.append((f"quiet mock, {mode_label}", "≥ 40% of hello-world",
-                                    f"{share:.0%}", ok))
+                    targets.append(
+                        (f"quiet mock, {mode_label}", "≥ 40% of hello-world", f"{share:.0%}", ok)
+                    )
         add("")
 
     add("### Throughput and latency, every server")
     add("")
-    add("| server | mode | req/s | p50 ms | p99 ms | non-2xx | socket errors | valid runs |")
-    add("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    add(
+        "| server | mode | req/s | p50 ms | p99 ms | server CPU µs/req | non-2xx "
+        "| socket errors | valid runs |"
+    )
+    add("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for (name, mode), runs in f.by.items():
         add(
             f"| {name} | {mode} | {fmt_int(f.rps(name, mode))} | "
             f"{fmt(f.get(name, mode, 'p50_ms'))} | {fmt(f.get(name, mode, 'p99_ms'))} | "
+            f"{fmt(f.get(name, mode, 'cpu_us_per_request'), 0)} | "
             f"{sum(r['non_2xx'] for r in runs)} | {sum(r['socket_errors'] for r in runs)} | "
             f"{sum(r['valid'] for r in runs)}/{len(runs)} |"
         )
@@ -171,7 +186,9 @@ def render(data: dict[str, Any]) -> str:
         "A run with more than 1% non-2xx answers would be invalid (wrk counts answers with a "
         "status ≥ 400; no 1xx or 3xx answer occurs here). Before the load, each server was "
         "checked to answer 2xx to the exact request wrk sends (for the mock: a recorded sale, "
-        "then the identical stored answer for the replay)."
+        "then the identical stored answer for the replay). Server CPU µs/req is the CPU time "
+        "(user + system, every process and thread of the server) used during the run, divided "
+        "by the answers; what is left of the 2 cores goes to wrk."
     )
     add("")
     add("<details><summary>Every run, in the order it ran</summary>")
@@ -221,18 +238,20 @@ def render(data: dict[str, Any]) -> str:
         wc = ip["werkzeug_client"]
         add(
             f"Growth after {ip['sales_before_after_measure']:,} sales: p50 "
-            f"**{ip['growth_p50']:.2f}×**, p99 {ip['growth_p99']:.2f}×. Through "
+            f"**{ip['growth_p50']:.2f}\u00d7**, p99 {ip['growth_p99']:.2f}\u00d7. Through "
             f"`werkzeug.test.Client` the same sale takes p50 {wc['p50_us']:.1f} µs, of which "
             f"{wc['client_overhead_p50_us']:.1f} µs is the client's own overhead (measured "
             "against the do-nothing app)."
         )
         add("")
         ok = fr["net_p50_us"] <= 100
-        targets.append(("in-process p50 per recorded sale", "≤ 100 µs",
-                        f"{fr['net_p50_us']:.1f} µs", ok))
+        targets.append(
+            ("in-process p50 per recorded sale", "≤ 100 µs", f"{fr['net_p50_us']:.1f} µs", ok)
+        )
         ok = ip["growth_p50"] <= 1.3
-        targets.append(("p50 after 100,000 sales", "≤ 1.3× fresh", f"{ip['growth_p50']:.2f}×",
-                        ok))
+        targets.append(
+            ("p50 after 100,000 sales", "≤ 1.3\u00d7 fresh", f"{ip['growth_p50']:.2f}\u00d7", ok)
+        )
 
     mem = data.get("memory")
     if mem:
@@ -251,21 +270,52 @@ def render(data: dict[str, Any]) -> str:
         add(f"| after start-up and seeding | {mem['rss_before_mib']:.1f} |")
         add(f"| after {mem['sales_recorded']:,} sales | **{mem['rss_after_mib']:.1f}** |")
         add("")
-        targets.append(("RSS after 100,000 sales (memory)", "≤ 200 MB",
-                        f"{mem['rss_after_mib']:.0f} MiB", mem["rss_after_mib"] <= 200))
+        targets.append(
+            (
+                "RSS after 100,000 sales (memory)",
+                "≤ 200 MB",
+                f"{mem['rss_after_mib']:.0f} MiB",
+                mem["rss_after_mib"] <= 200,
+            )
+        )
 
     add("### Where the time goes")
     add("")
+    if f.has("hello-world", "new") and f.has("dub-mock-quiet", "new"):
+        hello_cpu = f.get("hello-world", "new", "cpu_us_per_request")
+        parts = [f"hello-world {hello_cpu:.0f} µs"]
+        for name, mode in (
+            ("dub-mock-quiet", "new"),
+            ("dub-mock-quiet", "fixed"),
+            ("dub-mock", "new"),
+            ("prism-silent", "new"),
+        ):
+            if f.has(name, mode):
+                parts.append(f"{name} ({mode}) {f.get(name, mode, 'cpu_us_per_request'):.0f} µs")
+        in_app = ""
+        if ip:
+            in_app = (
+                f" The app's own work, measured in-process, is {ip['fresh']['net_p50_us']:.0f} µs "
+                f"per new sale and {ip['idempotent_replay']['net_p50_us']:.0f} µs per replay "
+                "(p50)."
+            )
+        add(
+            "Server CPU per answered request under load (all processes and threads): "
+            + ", ".join(parts)
+            + ". The hello-world figure is granian's own cost per request (HTTP parsing, "
+            "the hand-over to a Python thread, the GIL); the mock adds its app on top." + in_app
+        )
+        add("")
     spy = data.get("pyspy")
     if spy and "error" not in spy:
         share = spy["request_samples"] / spy["samples"] if spy["samples"] else 0
         add(
-            f"py-spy sampled `dub-mock serve --quiet` at 250 Hz while wrk sent new sales "
+            f"py-spy sampled the thread holding the GIL in `dub-mock serve --quiet` "
+            f"(`--gil`, 500 Hz) while wrk sent new sales "
             f"({fmt_int(spy['wrk_rps_while_sampled'] or float('nan'))} req/s while sampled, "
             f"slowed by the sampling). {spy['request_samples']:,} of {spy['samples']:,} samples "
-            f"({share:.0%}) were inside a request (below granian's WSGI runner); the rest are "
-            "granian's Rust threads and idle Python threads. Shares below are of the "
-            "in-request samples. Command: "
+            f"({share:.0%}) were inside a request (below granian's WSGI runner). Shares below "
+            "are of the in-request samples: where the Python time of a request goes. Command: "
             f"`{spy['command']}`."
         )
         add("")
@@ -310,6 +360,10 @@ def render(data: dict[str, Any]) -> str:
     add("| --- | --- | ---: | --- |")
     for name, goal, got, ok in targets:
         add(f"| {name} | {goal} | {got} | {verdict(ok)} |")
+    for name, failure in data.get("failed", {}).items():
+        reason = failure["error"].split(";")[0]
+        log = " ".join(failure["log"].split())[-200:]
+        add(f"| `{name}` | runs | not measured: {reason} (`{log}`) | **not met** |")
     add("")
 
     add("### Machine and commands")
@@ -335,9 +389,9 @@ def render(data: dict[str, Any]) -> str:
         '`{"customerExternalId":"bench_cus","amount":1000,"invoiceId":...}`.)'
     )
     add(
-        "- Seeding of each mock: `POST /__mock/customers {\"externalId\": \"bench_cus\"}` and "
-        "`POST /__mock/tokens {\"token\": \"dub_bench\", \"workspaceId\": \"ws_mock\", "
-        "\"rateLimitPerMinute\": 100000000}`."
+        '- Seeding of each mock: `POST /__mock/customers {"externalId": "bench_cus"}` and '
+        '`POST /__mock/tokens {"token": "dub_bench", "workspaceId": "ws_mock", '
+        '"rateLimitPerMinute": 100000000}`.'
     )
     add("- Raw figures of the run: `benchmarks/out/results.json` (not committed).")
     return "\n".join(lines) + "\n"
@@ -382,12 +436,16 @@ def chart(data: dict[str, Any]) -> None:
         bars = ax1.bar(xs, ys, width, label=mode_label, color=colors[mode])
         for b, y in zip(bars, ys, strict=True):
             if y:
-                ax1.annotate(f"{y:,.0f}", (b.get_x() + b.get_width() / 2, y), ha="center",
-                             va="bottom", fontsize=7)
+                ax1.annotate(
+                    f"{y:,.0f}",
+                    (b.get_x() + b.get_width() / 2, y),
+                    ha="center",
+                    va="bottom",
+                    fontsize=7,
+                )
         p50 = [f.get(k, mode, "p50_ms") if f.has(k, mode) else 0 for k, _ in order]
         p99 = [f.get(k, mode, "p99_ms") if f.has(k, mode) else 0 for k, _ in order]
-        ax2.bar(xs, p99, width, color=colors[mode], alpha=0.35,
-                label=f"p99, {mode_label}")
+        ax2.bar(xs, p99, width, color=colors[mode], alpha=0.35, label=f"p99, {mode_label}")
         ax2.bar(xs, p50, width, color=colors[mode], label=f"p50, {mode_label}")
     for ax in (ax1, ax2):
         ax.set_xticks(list(x))
@@ -400,8 +458,8 @@ def chart(data: dict[str, Any]) -> None:
     s = data["settings"]
     fig.suptitle(
         f"POST /track/sale, wrk -t{s['threads']} -c{s['connections']}, "
-        f"median of {s['rounds']} × {s['duration_s']:g} s, {data['machine']['cores']} cores shared "
-        "with wrk",
+        f"median of {s['rounds']} \u00d7 {s['duration_s']:g} s, "
+        f"{data['machine']['cores']} cores shared with wrk",
         fontsize=10,
     )
     fig.tight_layout()
