@@ -1,0 +1,108 @@
+"""The plugin's own pieces, without a pytest run: the keep-alive transport and the records."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from pytest_plugin.handle import camel
+from pytest_plugin.records import JournalEntry, Records, Sale, Token, format_journal
+from pytest_plugin.transport import HttpTransport
+
+
+class _OneShotHandler(http.server.BaseHTTPRequestHandler):
+    """Answers over HTTP/1.1 without `Connection: close`, then drops the connection anyway,
+    as a server does with a keep-alive connection it timed out."""
+
+    protocol_version = "HTTP/1.1"
+    connections: list[int] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"null")
+        self.connections.append(id(self.connection))
+        payload = json.dumps({"echo": body}).encode()
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+        self.close_connection = True
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def dropping_server() -> Iterator[str]:
+    _OneShotHandler.connections = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _OneShotHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_transport_reconnects_when_the_server_dropped_the_connection(dropping_server) -> None:
+    transport = HttpTransport(dropping_server, admin_token="adm")
+    try:
+        assert transport.call("POST", "/__mock/customers", {"n": 1}) == (201, {"echo": {"n": 1}})
+        assert transport.call("POST", "/__mock/customers", {"n": 2}) == (201, {"echo": {"n": 2}})
+    finally:
+        transport.close()
+    assert len(_OneShotHandler.connections) == 2
+
+
+def test_transport_refuses_a_url_that_is_not_http() -> None:
+    with pytest.raises(ValueError, match="not an http"):
+        HttpTransport("ftp://example.test")
+
+
+def test_camel_case_names() -> None:
+    assert [camel(n) for n in ("link_id", "rate_limit_per_minute", "linkId", "id")] == [
+        "linkId",
+        "rateLimitPerMinute",
+        "linkId",
+        "id",
+    ]
+
+
+def test_records_read_like_what_they_are() -> None:
+    sale = Sale(id="evt_1", amount=4900, currency="usd", invoiceId=None, eventName="Purchase")
+    assert repr(sale) == "Sale(amount=4900, currency='usd', eventName='Purchase', id='evt_1')"
+    assert sale.amount == 4900 and sale == {**sale}
+    with pytest.raises(AttributeError, match="Sale has no field 'amuont'"):
+        _ = sale.amuont
+    assert f"Bearer {Token(token='dub_x', role='owner')}" == "Bearer dub_x"
+
+
+def test_one_names_what_was_there() -> None:
+    sales = Records([Sale(amount=1), Sale(amount=2)])
+    assert sales.one(amount=2) == {"amount": 2}
+    assert sales.where(amount=3) == []
+    with pytest.raises(AssertionError, match=r"exactly one record with \{\}, found 2 in \[Sale"):
+        sales.one()
+
+
+def test_journal_text() -> None:
+    entry = JournalEntry(
+        method="POST",
+        path="/track/sale",
+        status=404,
+        durationMs=1.234,
+        requestBody={"customerExternalId": "x"},
+        responseBody={"error": {"code": "not_found"}},
+    )
+    assert repr(entry) == '<POST /track/sale → 404 (1.2 ms) request={"customerExternalId": "x"}>'
+    assert format_journal([entry]).splitlines() == [
+        "POST /track/sale → 404 (1.2 ms)",
+        '    sent: {"customerExternalId": "x"}',
+        '    got:  {"error": {"code": "not_found"}}',
+    ]
+    assert format_journal([]) == "(no API requests reached the mock during this test)"
