@@ -8,6 +8,7 @@ the YAML itself rather than through the mock, so a mock that drifts from the spe
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import socket
@@ -212,7 +213,9 @@ class HttpApi(Api):
     def send(self, method: str, path: str, headers: Mapping[str, str], body: bytes | None) -> Reply:
         connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
         try:
-            connection.request(method, path, body=body, headers=dict(headers))
+            # The server may answer (a 413, say) before it has read the whole body.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                connection.request(method, path, body=body, headers=dict(headers))
             answer = connection.getresponse()
             payload = answer.read()
             return Reply(answer.status, Headers(answer.getheaders()), payload)
@@ -222,7 +225,8 @@ class HttpApi(Api):
     def raw(self, data: bytes) -> Reply:
         """Send bytes as they are (for malformed HTTP) and read one answer."""
         with socket.create_connection((self.host, self.port), timeout=30) as sock:
-            sock.sendall(data)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                sock.sendall(data)  # if answered early, the answer is still there to read
             answer = http.client.HTTPResponse(sock, method="POST")
             answer.begin()
             payload = answer.read()
