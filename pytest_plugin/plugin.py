@@ -13,7 +13,7 @@ use on a free 127.0.0.1 port and reset before every test. When a test fails, its
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -22,6 +22,9 @@ from .handle import DubMock, DubMockApp
 from .markers import MARKER_HELP, MarkerError, read_marker
 from .pool import MockPool
 from .records import format_journal
+
+if TYPE_CHECKING:
+    from mockserver import Settings
 
 HANDLES = pytest.StashKey[list[DubMock]]()
 JOURNAL_INI = "dub_mock_journal_max"
@@ -49,17 +52,18 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def dub_mock_settings() -> Mapping[str, Any]:
-    """Settings overrides for the session's mocks (``mockserver.Settings`` field names).
+def dub_mock_settings() -> Mapping[str, Any] | Settings:
+    """Settings for the session's mocks: ``mockserver.Settings`` field overrides, or a Settings.
 
-    Override it in a conftest.py, e.g. ``return {"state": "sqlite:///mock.db"}`` or
-    ``{"tokens": ("dub_second",)}``; the default is the mock's own defaults, quiet.
+    Override it in a conftest.py, e.g. ``return {"tokens": ("dub_second",)}``; the default is
+    the mock's own defaults, quiet. A file-backed state such as ``sqlite:///mock.db`` is shared
+    by every process that opens it: under xdist, name one file per worker (``worker_id``).
     """
     return {}
 
 
 @pytest.fixture(scope="session")
-def _dub_mock_pool(dub_mock_settings: Mapping[str, Any]) -> Iterator[MockPool]:
+def _dub_mock_pool(dub_mock_settings: Mapping[str, Any] | Settings) -> Iterator[MockPool]:
     pool = MockPool(dub_mock_settings)
     yield pool
     pool.close()

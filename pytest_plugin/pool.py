@@ -9,10 +9,13 @@ worker has its own servers on its own free ports.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .handle import DubMock, DubMockApp
 from .transport import HttpTransport, WsgiTransport
+
+if TYPE_CHECKING:
+    from mockserver import Settings
 
 Key = tuple[tuple[str, Any], ...]
 
@@ -20,10 +23,13 @@ Key = tuple[tuple[str, Any], ...]
 class MockPool:
     """Starts, caches and stops the session's ``MockServer``s and in-process apps."""
 
-    def __init__(self, overrides: Mapping[str, Any]) -> None:
+    def __init__(self, overrides: Mapping[str, Any] | Settings) -> None:
         from mockserver import Settings
 
-        self.settings = Settings(quiet=True).with_overrides(**dict(overrides))
+        if isinstance(overrides, Settings):
+            self.settings = overrides
+        else:
+            self.settings = Settings(quiet=True).with_overrides(**dict(overrides))
         self._servers: dict[Key, Any] = {}
         self._live: dict[Key, DubMock] = {}
         self._apps: dict[Key, DubMockApp] = {}

@@ -242,3 +242,35 @@ def test_settings_fixture_configures_the_session_server(downstream: pytest.Pytes
         """
     )
     run().assert_outcomes(passed=1)
+
+
+def test_settings_fixture_may_return_a_settings_object(downstream: pytest.Pytester, run) -> None:
+    downstream.makeconftest(
+        """
+        import pytest
+        from mockserver import Settings
+
+        @pytest.fixture(scope="session")
+        def dub_mock_settings(tmp_path_factory):
+            db = tmp_path_factory.mktemp("state") / "mock.db"
+            return Settings(quiet=True, state=f"sqlite:///{db}", rate_limit=False)
+        """
+    )
+    downstream.makepyfile(
+        """
+        from sale_client import track_sale
+
+        def test_sqlite_state(dub_mock, dub_mock_app):
+            for mock in (dub_mock, dub_mock_app):
+                assert mock.state  # both open the same SQLite file
+            dub_mock.add_customer("u")
+            status, _, headers, _ = track_sale(dub_mock.url, dub_mock.token,
+                                               {"customerExternalId": "u", "amount": 9})
+            assert status == 200 and "X-RateLimit-Limit" not in headers
+            assert dub_mock.sales.one().amount == 9
+
+        def test_reset_on_sqlite(dub_mock):
+            assert dub_mock.sales == [] and dub_mock.customers == []
+        """
+    )
+    run().assert_outcomes(passed=2)
