@@ -485,7 +485,10 @@ def test_a_faulted_answer_uses_the_code_for_its_status(
     api: HttpApi, status: int, code: str
 ) -> None:
     api.add_fault(status=status)
-    api.track(NOBODY).expect_error(status, code, FAULT)
+    reply = api.track(NOBODY)
+    reply.expect_error(status, code, FAULT)
+    for name in RATE_HEADERS:
+        assert name not in reply.headers, name
 
 
 def test_faults_come_before_authentication_and_the_body(api: HttpApi) -> None:
@@ -573,6 +576,11 @@ def test_prefer_for_an_undocumented_code_is_ignored(api: HttpApi, prefer: str) -
     reply = api.track({"customerExternalId": "cust_1", "amount": 1}, headers={"Prefer": prefer})
     assert reply.status == 200, reply
     assert len(api.state()["sales"]) == 1
+
+
+def test_prefer_is_read_among_other_preferences(api: HttpApi) -> None:
+    reply = api.track(NOBODY, headers={"Prefer": "dynamic=true, code=404"})
+    reply.expect_error(404, "not_found", FORCED)
 
 
 def test_prefer_comes_after_authentication(api: HttpApi) -> None:

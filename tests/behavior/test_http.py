@@ -206,6 +206,17 @@ def test_a_malformed_content_length_is_400(api: HttpApi, length: str) -> None:
     assert api.state()["sales"] == []
 
 
+@pytest.mark.parametrize(
+    "request_bytes",
+    [b"GARBAGE\r\n\r\n",
+     b"POST /track/sale HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n",
+     b"POST /track/sale HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"],
+    ids=["request-line", "header-without-colon", "bad-chunk-size"],
+)  # fmt: skip
+def test_malformed_http_is_400_in_the_envelope(api: HttpApi, request_bytes: bytes) -> None:
+    api.raw(request_bytes).expect_error(400, "bad_request")
+
+
 @pytest.mark.parametrize("length", ["abc", "-1", " 12x"], ids=["word", "negative", "suffix"])
 def test_in_process_a_malformed_content_length_is_400(wsgi: WsgiApi, length: str) -> None:
     reply = wsgi.send(

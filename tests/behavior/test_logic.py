@@ -87,6 +87,15 @@ def test_rule13_a_failed_answer_stores_nothing(api: HttpApi) -> None:
     assert _ok(api.track(_sale("cust_2", invoiceId="INV_1")))["customer"]["externalId"] == "cust_2"
 
 
+def test_rule13_comes_before_the_customer_and_click_steps(api: HttpApi) -> None:
+    api.add_customer("cust_1")
+    first = _ok(api.track(_sale(invoiceId="INV_1")))
+    api.add_customer("cust_broken", linkId="link_gone")
+    assert _ok(api.track(_sale("cust_broken", invoiceId="INV_1"))) == first
+    assert _ok(api.track(_sale("new_1", invoiceId="INV_1", clickId="nope"))) == first
+    assert _ok(api.track(_sale("nobody", 0, invoiceId="INV_1"))) == first
+
+
 def test_rule13_without_invoice_every_request_records(api: HttpApi) -> None:
     api.add_customer("cust_1")
     for _ in range(3):

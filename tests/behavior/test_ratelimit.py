@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+
+from mockserver import MockServer
 
 from .support import STORES, HttpApi, PinnedClock, Reply, WsgiApi
 
@@ -208,3 +213,42 @@ def test_the_free_plan_allows_60_a_minute_even_though_each_answer_is_403(
     api.add_token("dub_free", workspaceId="ws_free")
     statuses = [api.track(NOBODY, token="dub_free").status for _ in range(61)]
     assert statuses == [403] * 60 + [429]
+
+
+def test_x_ratelimit_reset_is_a_unix_time_in_ms_a_minute_ahead(api: HttpApi) -> None:
+    before_ms = int(time.time() * 1000)
+    reply = api.track(NOBODY)
+    after_ms = int(time.time() * 1000)
+    reset_ms = int(reply.headers["X-RateLimit-Reset"])
+    assert before_ms + 60_000 <= reset_ms <= after_ms + 60_000
+    assert reply.headers["Retry-After"] in ("59", "60")
+
+
+def test_concurrent_requests_never_exceed_the_limit(api: HttpApi) -> None:
+    api.add_token("dub_five", rateLimitPerMinute=5)
+    barrier = threading.Barrier(12)
+    statuses: list[int] = []
+
+    def send() -> None:
+        barrier.wait(timeout=10)
+        statuses.append(api.track(NOBODY, token="dub_five").status)
+
+    threads = [threading.Thread(target=send) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(statuses) == [200] * 5 + [429] * 7
+
+
+def test_two_instances_on_one_sqlite_file_share_the_counters(tmp_path: Path) -> None:
+    state = f"sqlite:///{tmp_path}/shared.db"
+    with MockServer(state=state, quiet=True) as one, MockServer(state=state, quiet=True) as two:
+        first, second = HttpApi(one), HttpApi(two)
+        first.add_token("dub_three", rateLimitPerMinute=3)
+        statuses = [
+            client.track(NOBODY, token="dub_three").status
+            for client in (first, second, first, second)
+        ]
+        assert statuses == [200, 200, 200, 429]
+        assert second.track(NOBODY, token="dub_three").headers["X-RateLimit-Remaining"] == "0"
