@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from mockserver import MockServer
 
@@ -361,21 +363,30 @@ def test_reset_drops_everything_created_since_start(api: HttpApi) -> None:
     assert again != first
 
 
+SEED: dict[str, Any] = {
+    "workspaces": [{"id": "ws_seed", "plan": "advanced"}],
+    "tokens": [{"token": "dub_seeded", "workspaceId": "ws_seed", "role": "member"}],
+    "links": [{"id": "link_seed", "workspaceId": "ws_seed"}],
+    "clicks": [{"id": "click_seed", "linkId": "link_seed"}],
+    "customers": [{"externalId": "cust_seed", "workspaceId": "ws_seed", "linkId": "link_seed"}],
+    "leads": [{"customerExternalId": "cust_seed", "eventName": "Demo", "workspaceId": "ws_seed"}],
+    "fxRates": {"JPY": 155},
+}
+
+
+@pytest.mark.parametrize("source", ["seed-data", "yaml-file", "json-file"])
 def test_reset_brings_back_the_seed_and_token_objects(
-    servers: Callable[..., MockServer],
+    servers: Callable[..., MockServer], tmp_path: Path, source: str
 ) -> None:
-    seed = {
-        "workspaces": [{"id": "ws_seed", "plan": "advanced"}],
-        "tokens": [{"token": "dub_seeded", "workspaceId": "ws_seed", "role": "member"}],
-        "links": [{"id": "link_seed", "workspaceId": "ws_seed"}],
-        "clicks": [{"id": "click_seed", "linkId": "link_seed"}],
-        "customers": [{"externalId": "cust_seed", "workspaceId": "ws_seed",
-                       "linkId": "link_seed"}],
-        "leads": [{"customerExternalId": "cust_seed", "eventName": "Demo",
-                   "workspaceId": "ws_seed"}],
-        "fxRates": {"JPY": 155},
-    }  # fmt: skip
-    api = HttpApi(servers(seed_data=seed, tokens=("dub_extra",)))
+    if source == "seed-data":
+        settings: dict[str, Any] = {"seed_data": SEED}
+    elif source == "yaml-file":
+        (tmp_path / "seed.yaml").write_text(yaml.safe_dump(SEED), encoding="utf-8")
+        settings = {"seed": str(tmp_path / "seed.yaml")}
+    else:
+        (tmp_path / "seed.json").write_text(json.dumps(SEED), encoding="utf-8")
+        settings = {"seed": str(tmp_path / "seed.json")}
+    api = HttpApi(servers(tokens=("dub_extra",), **settings))
     api.reset()
     start = api.state()
     sale = {"customerExternalId": "cust_seed", "amount": 1580, "currency": "JPY"}

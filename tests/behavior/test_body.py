@@ -172,6 +172,21 @@ def test_rule10_an_integral_float_is_the_integer(api: HttpApi) -> None:
     assert sale["amount"] == 1 and sale["originalAmount"] == 1
 
 
+@pytest.mark.parametrize("amount", ["100.0", "1e2", "1.00E+2"])
+def test_rule10_integral_floats_in_any_notation(api: HttpApi, amount: str) -> None:
+    api.add_customer("cust_1")
+    reply = api.track(data=b'{"customerExternalId": "cust_1", "amount": %s}' % amount.encode())
+    assert reply.status == 200, reply
+    assert reply.json["sale"]["amount"] == 100
+
+
+def test_rule10_the_message_names_the_first_offending_field(api: HttpApi) -> None:
+    reply = api.track({"customerExternalId": "c", "amount": -1, "eventName": 5})
+    reply.expect_error(422, "unprocessable_entity")
+    assert "amount" in reply.error["message"]
+    assert "eventName" not in reply.error["message"]
+
+
 def test_rule10_unknown_properties_are_ignored_and_not_echoed(api: HttpApi) -> None:
     body = _sale(api, coupon="SAVE10", nested={"a": [1]})
     assert "coupon" not in json.dumps(body)

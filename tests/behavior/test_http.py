@@ -42,8 +42,12 @@ def test_unknown_paths_are_404(api: HttpApi, method: str, path: str, authorized:
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
-def test_an_undeclared_method_is_405_with_allow(api: HttpApi, method: str) -> None:
-    reply = api.request(method, "/track/sale", json_body=NOBODY, token=api.token)
+@pytest.mark.parametrize("authorized", [True, False], ids=["token", "no-token"])
+def test_an_undeclared_method_is_405_with_allow(
+    api: HttpApi, method: str, authorized: bool
+) -> None:
+    token = api.token if authorized else None
+    reply = api.request(method, "/track/sale", json_body=NOBODY, token=token)
     reply.expect_error(405, "method_not_allowed")
     assert reply.error["doc_url"] == "https://dub.co/docs/api-reference/errors#method-not_allowed"
     allowed = {m.strip() for m in reply.headers["Allow"].split(",")}
@@ -303,4 +307,4 @@ def test_a_latency_range_stays_within_its_bounds(make_api: Callable[..., HttpApi
 def test_without_latency_answers_are_quick(api: HttpApi) -> None:
     started = time.monotonic()
     assert api.track(NOBODY).status == 200
-    assert time.monotonic() - started < 0.1
+    assert time.monotonic() - started < 0.145  # below the 150 ms the latency test demands
