@@ -56,35 +56,38 @@ def test_plan_role_and_rate_limit_apply_to_one_test_only(downstream: pytest.Pyte
 def test_latency_uses_a_server_started_with_it(downstream: pytest.Pytester, run) -> None:
     downstream.makepyfile(
         """
+        import time
         import pytest
         from sale_client import track_sale
 
         BODY = {"customerExternalId": "u", "amount": 1}
         URLS = {}
 
-        def test_fast(dub_mock):
+        def test_plain(dub_mock):
             URLS["plain"] = dub_mock.url
-            assert track_sale(dub_mock.url, dub_mock.token, BODY)[3] < 0.12
 
-        @pytest.mark.dub_mock(latency_ms=150)
+        @pytest.mark.dub_mock(latency_ms=300)
         def test_slow(dub_mock):
             URLS["slow"] = dub_mock.url
-            assert track_sale(dub_mock.url, dub_mock.token, BODY)[3] >= 0.15
+            assert track_sale(dub_mock.url, dub_mock.token, BODY)[3] >= 0.3
 
-        @pytest.mark.dub_mock(latency_ms=(150, 150))
+        @pytest.mark.dub_mock(latency_ms=(300, 300))
         def test_slow_again_same_server(dub_mock):
             assert dub_mock.url == URLS["slow"] != URLS["plain"]
             assert dub_mock.requests == []
 
-        @pytest.mark.dub_mock(latency_ms=150)
+        @pytest.mark.dub_mock(latency_ms="300")
         def test_in_process_app_too(dub_mock_app):
-            import time
             started = time.perf_counter()
             dub_mock_app.post_sale(BODY)
-            assert time.perf_counter() - started >= 0.15
+            assert time.perf_counter() - started >= 0.3
+
+        def test_unmarked_tests_keep_the_plain_server(dub_mock):
+            assert dub_mock.url == URLS["plain"]
+            assert track_sale(dub_mock.url, dub_mock.token, BODY)[3] < 0.3
         """
     )
-    run().assert_outcomes(passed=4)
+    run().assert_outcomes(passed=5)
 
 
 def test_seed_from_a_mapping_or_a_file(downstream: pytest.Pytester, run) -> None:
