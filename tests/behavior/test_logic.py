@@ -18,6 +18,64 @@ from .support import HttpApi, PinnedClock, Reply, WsgiApi
 NULLS = {"customer": None, "sale": None}
 CUSTOMER_ID = re.compile(r"^cus_[0-9A-HJKMNP-TV-Z]{26}$")
 NAME = re.compile(r"^[A-Z][a-z]+ [A-Z][a-z]+ [A-Z][a-z]+$")
+COLOURS = frozenset(
+    [
+        "Red",
+        "Blue",
+        "Green",
+        "Yellow",
+        "Purple",
+        "Orange",
+        "Pink",
+        "Teal",
+        "Silver",
+        "Golden",
+        "Gold",
+        "Amber",
+        "Violet",
+        "Indigo",
+        "Coral",
+        "Crimson",
+        "Ivory",
+        "Olive",
+        "Azure",
+        "Scarlet",
+        "Jade",
+        "Black",
+        "White",
+        "Grey",
+        "Gray",
+        "Brown",
+        "Cyan",
+        "Magenta",
+        "Maroon",
+        "Navy",
+        "Lime",
+        "Aqua",
+        "Beige",
+        "Bronze",
+        "Copper",
+        "Cream",
+        "Emerald",
+        "Fuchsia",
+        "Lavender",
+        "Lilac",
+        "Mauve",
+        "Mint",
+        "Ochre",
+        "Peach",
+        "Plum",
+        "Rose",
+        "Ruby",
+        "Rust",
+        "Saffron",
+        "Sapphire",
+        "Tan",
+        "Turquoise",
+        "Umber",
+        "Vermilion",
+    ]
+)
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 DAY = 24 * 3600
 
@@ -316,6 +374,7 @@ def test_rule16_a_direct_sale_creates_the_customer_and_its_lead(api: HttpApi) ->
     (sale,) = api.state()["sales"]
     assert sale["leadId"] == lead["id"]
     assert sale["linkId"] == click["linkId"]
+    assert sale["clickId"] == click["id"]
     assert sale["customerId"] == customer["id"]
     link = api.link(click["linkId"])
     assert (link["sales"], link["saleAmount"], link["conversions"]) == (1, 4900, 1)
@@ -340,6 +399,7 @@ def test_rule16_the_name_falls_back_to_the_email_then_a_random_name(api: HttpApi
     }
     for name in names:
         assert NAME.match(name), name
+        assert name.split()[1] in COLOURS, name
     assert len(names) > 1, "the placeholder names should vary"
 
 
