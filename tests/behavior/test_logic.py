@@ -100,6 +100,8 @@ def test_rule13_a_repeated_invoice_replays_the_first_answer(api: HttpApi) -> Non
                             currency="eur", paymentProcessor="stripe"))  # fmt: skip
     assert _ok(first)["sale"]["invoiceId"] == "INV_1"
     assert again.body == first.body
+    for name in ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"):
+        assert name in again.headers, name
     state = api.state()
     assert len(state["sales"]) == 1
     assert api.customer("cust_1")["sales"] == 1
@@ -221,6 +223,22 @@ def test_rule13_two_instances_on_one_sqlite_file_record_one_sale(tmp_path: Path)
         assert len({r.body for r in replies}) == 1
         assert len(clients[1].state()["sales"]) == 1
         assert clients[1].customer("cust_1")["sales"] == 1
+
+
+def test_rule13_sqlite_state_and_invoices_survive_a_restart(tmp_path: Path) -> None:
+    state = f"sqlite:///{tmp_path}/durable.db"
+    with MockServer(state=state, quiet=True) as before:
+        api = HttpApi(before)
+        api.add_customer("cust_1")
+        first = api.track(_sale(invoiceId="INV_1"))
+        assert first.status == 200
+    with MockServer(state=state, quiet=True) as after:
+        api = HttpApi(after)
+        assert len(api.state()["sales"]) == 1
+        assert api.customer("cust_1")["sales"] == 1
+        assert api.track(_sale(amount=1, invoiceId="INV_1")).body == first.body
+        api.reset()  # a reset on one instance is seen by the file's every user
+        assert api.state()["sales"] == []
 
 
 def test_rule13_the_invoice_is_remembered_for_seven_days(
