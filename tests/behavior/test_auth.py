@@ -36,8 +36,24 @@ def _no_rate_headers(reply: Reply) -> None:
 
 @pytest.mark.parametrize(
     "header",
-    ["dub_mock_key", "Token dub_mock_key", "Basic ZHViOnh4", "bearer dub_mock_key", "Bearer"],
-    ids=["bare-token", "token-scheme", "basic", "lower-case-bearer", "bearer-without-space"],
+    [
+        "dub_mock_key",
+        "Token dub_mock_key",
+        "Basic ZHViOnh4",
+        "bearer dub_mock_key",
+        "Bearer",
+        "BEARER dub_mock_key",
+        "",
+    ],
+    ids=[
+        "bare-token",
+        "token-scheme",
+        "basic",
+        "lower-case-bearer",
+        "bearer-without-space",
+        "upper-case-bearer",
+        "empty",
+    ],
 )
 def test_rule1_authorization_without_bearer_prefix_is_400(api: HttpApi, header: str) -> None:
     reply = api.track(NOBODY, token=None, headers={"Authorization": header})
