@@ -1,4 +1,4 @@
-"""Helpers for the behaviour suite: one client for served and in-process mocks.
+"""Support for the behaviour suite: one client for served and in-process mocks.
 
 `Api` wraps the calls the tests make (the track-sale endpoint and the admin API); `HttpApi`
 speaks over a real socket, `WsgiApi` through werkzeug's test client. Every answer of
