@@ -13,7 +13,7 @@ import pytest
 
 from mockserver import MockServer
 
-from .support import HttpApi, PinnedClock, Reply, WsgiApi
+from .support import STORES, HttpApi, PinnedClock, Reply, WsgiApi
 
 NULLS = {"customer": None, "sale": None}
 CUSTOMER_ID = re.compile(r"^cus_[0-9A-HJKMNP-TV-Z]{26}$")
@@ -241,10 +241,11 @@ def test_rule13_sqlite_state_and_invoices_survive_a_restart(tmp_path: Path) -> N
         assert api.state()["sales"] == []
 
 
+@pytest.mark.parametrize("store", STORES)
 def test_rule13_the_invoice_is_remembered_for_seven_days(
-    make_wsgi: Callable[..., WsgiApi], clock: PinnedClock
+    make_wsgi: Callable[..., WsgiApi], clock: PinnedClock, store: str
 ) -> None:
-    api = make_wsgi()
+    api = make_wsgi(store)
     api.add_customer("cust_1")
     first = _ok(api.track(_sale(invoiceId="INV_1")))
     clock.advance(7 * DAY - 60)
@@ -613,10 +614,11 @@ def test_rule19_converted_amounts_add_up_in_usd(api: HttpApi) -> None:
     assert api.link(customer["linkId"])["saleAmount"] == 1100
 
 
+@pytest.mark.parametrize("store", STORES)
 def test_rule19_the_sale_time_is_the_clock(
-    make_wsgi: Callable[..., WsgiApi], clock: PinnedClock
+    make_wsgi: Callable[..., WsgiApi], clock: PinnedClock, store: str
 ) -> None:
-    api = make_wsgi()
+    api = make_wsgi(store)
     api.add_customer("cust_1")
     clock.now = 1_750_000_000.25
     _ok(api.track(_sale()))
