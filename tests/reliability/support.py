@@ -104,17 +104,25 @@ class RedisProcess:
 class Served:
     """`dub-mock serve ...` as a user runs it: its own process group, a free port, a log file."""
 
-    def __init__(self, args: Sequence[str], workdir: Path, *, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        args: Sequence[str],
+        workdir: Path,
+        *,
+        env: dict[str, str] | None = None,
+        logdir: Path | None = None,
+    ) -> None:
         self.port = free_port()
         self.args = ["serve", "--port", str(self.port), *args]
+        self.host = args[list(args).index("--host") + 1] if "--host" in args else "127.0.0.1"
         self.workdir = workdir
-        self.log_path = workdir / f"serve-{self.port}.log"
+        self.log_path = (logdir or workdir) / f"serve-{self.port}.log"
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 30) -> Served:
         with self.log_path.open("ab") as log:
