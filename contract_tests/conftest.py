@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from contract_tests.client import DubClient, PacedSession, Pacer
-from contract_tests.properties import build_schema
+from contract_tests.properties import DEFAULT_MAX_EXAMPLES, build_schema
 from contract_tests.target import Target, probe_admin
 
-DEFAULT_MAX_EXAMPLES = 25
 DEFAULT_MOCK_TOKEN = "dub_mock_key"
 USAGE_ERROR = 4  # pytest's own exit code for a usage error
+TARGET_KEY = pytest.StashKey[Target]()
 
 
 def _option(config: pytest.Config, name: str) -> Any:
@@ -59,6 +59,7 @@ def dub_target(request: pytest.FixtureRequest) -> Iterator[Target]:
         customer_external_id=_option(config, "dub_customer_external_id"),
         click_id=_option(config, "dub_click_id"),
     )
+    config.stash[TARGET_KEY] = target
     try:
         yield target
     finally:

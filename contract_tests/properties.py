@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
 CheckFunction = Callable[["CheckContext", "Response", "Case"], "bool | None"]
 
+# schemathesis's own default; a full check stays well within a minute and Dub's business limit.
+DEFAULT_MAX_EXAMPLES = 100
 POSITIVE_STATUSES = ["200", "404", "429"]
 NEGATIVE_STATUSES = ["400", "422", "429"]
 RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
