@@ -547,7 +547,7 @@ def test_a_delay_fault_waits_then_answers_normally(api: HttpApi) -> None:
     assert time.monotonic() - started >= 0.29
     started = time.monotonic()
     assert api.track(NOBODY).status == 200
-    assert time.monotonic() - started < 0.25
+    assert time.monotonic() - started < 0.29  # the fault was used up: no second delay
 
 
 def test_a_fault_with_status_and_delay_waits_first(api: HttpApi) -> None:
