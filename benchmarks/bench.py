@@ -35,25 +35,34 @@ THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "50"))
 MEMORY_SALES = int(os.environ.get("BENCH_MEMORY_SALES", "100000"))
 PROFILE_SECONDS = float(os.environ.get("BENCH_PROFILE_SECONDS", "6"))
+QUIET_WAIT = float(os.environ.get("BENCH_QUIET_WAIT", "180"))
+QUIET_LOAD = float(os.environ.get("BENCH_QUIET_LOAD", "1.0"))
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))  # e.g. "prism,hello"
 SKIP = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))  # e.g. "dub-mock-sqlite"
 
-# The hello-world limit runs on granian with the settings `dub-mock serve` gives it
-# (mockserver/cli.py: one worker, 16 blocking threads, backpressure 64, no access log).
-HELLO_GRANIAN = [
-    "--interface",
-    "wsgi",
-    "--workers",
-    "1",
-    "--blocking-threads",
-    "16",
-    "--backpressure",
-    "64",
-    "--log-level",
-    "warning",
-    "--no-access-log",
-    "--no-ws",
-]
+
+def hello_granian_flags() -> list[str]:
+    """granian flags for the hello-world limit: the settings `dub-mock serve` gives granian
+    (mockserver/cli.py: one worker, its Python thread count, warning log level, no access log)."""
+    try:
+        from mockserver import Settings
+        from mockserver.cli import python_threads
+
+        threads = python_threads(Settings())
+    except ImportError:
+        threads = 2 * (os.cpu_count() or 1) + 1
+    return [
+        "--interface",
+        "wsgi",
+        "--workers",
+        "1",
+        "--blocking-threads",
+        str(threads),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--no-ws",
+    ]
 
 
 def mock_server(name: str, *flags: str) -> Server:
@@ -70,7 +79,14 @@ def prism_server(name: str, *flags: str) -> Server:
 
 def hello_server() -> Server:
     port = harness.free_port()
-    argv = [str(VENV_BIN / "granian"), *HELLO_GRANIAN, "--host", "127.0.0.1", "--port", str(port)]
+    argv = [
+        str(VENV_BIN / "granian"),
+        *hello_granian_flags(),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     argv.append("hello_app:app")
     return Server("hello-world", argv, "hello", cwd=harness.HERE, port=port)
 
@@ -224,6 +240,9 @@ def main() -> int:
     db = OUT / "bench.db"
     for suffix in ("", "-wal", "-shm"):
         Path(str(db) + suffix).unlink(missing_ok=True)
+    print(f"waiting up to {QUIET_WAIT:.0f} s for a load average below {QUIET_LOAD}", flush=True)
+    waited, load = harness.wait_for_quiet(QUIET_WAIT, QUIET_LOAD)
+    print(f"  waited {waited:.0f} s; load average now {load:.2f}", flush=True)
     started = time.time()
     facts = machine_facts()
     print(f"machine: {facts}", flush=True)
@@ -290,6 +309,7 @@ def main() -> int:
         print(f"RSS after {MEMORY_SALES} sales", flush=True)
         memory = measure_memory(stamp)
 
+    facts["loadavg_at_end"] = os.getloadavg()
     data = {
         "stamp": stamp,
         "elapsed_s": round(time.time() - started, 1),

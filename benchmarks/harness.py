@@ -224,6 +224,7 @@ class WrkResult:
     socket_errors: int
     command: str
     server_cpu_s: float = 0.0
+    loadavg_before: float = 0.0
 
     @property
     def cpu_us_per_request(self) -> float:
@@ -284,6 +285,7 @@ def run_wrk(
         str(limit_per_thread),
     ]
     pids = server.pids()
+    load = os.getloadavg()[0]
     cpu_before = cpu_seconds(pids)
     proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     cpu_used = cpu_seconds(pids) - cpu_before
@@ -312,7 +314,19 @@ def run_wrk(
         socket_errors=data["connect"] + data["read"] + data["write"] + data["timeout"],
         command=shown,
         server_cpu_s=cpu_used,
+        loadavg_before=load,
     )
+
+
+def wait_for_quiet(max_wait: float, threshold: float) -> tuple[float, float]:
+    """Wait (at most max_wait s) for the 1-minute load average to drop below threshold.
+
+    The machine is shared: a benchmark started while a test suite runs measures the suite.
+    Returns (seconds waited, load average at the end)."""
+    start = time.monotonic()
+    while time.monotonic() - start < max_wait and os.getloadavg()[0] >= threshold:
+        time.sleep(5)
+    return time.monotonic() - start, os.getloadavg()[0]
 
 
 def median(values: Sequence[float]) -> float:

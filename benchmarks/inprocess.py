@@ -16,6 +16,7 @@ import io
 import json
 import sys
 import time
+import tracemalloc
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -208,13 +209,45 @@ def run(measure: int, fill: int) -> dict[str, Any]:
     }
 
 
+def memory_per_sale(n: int) -> dict[str, Any]:
+    """Python heap growth per recorded sale, by the source line that allocated it."""
+    app = make_app()
+    timed(app, [sale(f"inv_mwarm_{i}") for i in range(2000)], check=True)  # fills the journal
+    bodies = [sale(f"inv_mem_{i}") for i in range(n)]
+    envs = [environ_for(b) for b in bodies]
+    del bodies
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    for env in envs:
+        call(app, env)
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    envs.clear()
+    diff = [d for d in after.compare_to(before, "lineno") if d.size_diff > 0]
+    total = sum(d.size_diff for d in diff)
+    root = str(__import__("pathlib").Path(__file__).resolve().parent.parent) + "/"
+    return {
+        "sales": n,
+        "bytes_per_sale": total / n,
+        "top": [
+            {
+                "where": f"{d.traceback[0].filename.replace(root, '')}:{d.traceback[0].lineno}",
+                "bytes_per_sale": d.size_diff / n,
+            }
+            for d in diff[:8]
+        ],
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", help="write the figures here")
     parser.add_argument("--measure", type=int, default=20_000)
     parser.add_argument("--fill", type=int, default=100_000)
+    parser.add_argument("--memory-sales", type=int, default=20_000)
     args = parser.parse_args(argv)
     result = run(args.measure, args.fill)
+    result["memory"] = memory_per_sale(args.memory_sales)
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:

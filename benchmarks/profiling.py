@@ -89,8 +89,8 @@ def area_of(frame: str) -> str:
     path = where.rstrip(")").rsplit(":", 1)[0]
     if "site-packages/" in path:
         return path.split("site-packages/", 1)[1].split("/", 1)[0]
-    if "/mockserver/" in path:
-        return "mockserver/" + path.split("/mockserver/", 1)[1]
+    if path.startswith("mockserver/") or "/mockserver/" in path:
+        return "mockserver/" + path.split("mockserver/", 1)[1]
     if "/lib/python" in path:
         return "stdlib/" + path.rsplit("/", 1)[-1]
     return path.rsplit("/", 1)[-1]

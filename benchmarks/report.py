@@ -193,13 +193,16 @@ def render(data: dict[str, Any]) -> str:
     add("")
     add("<details><summary>Every run, in the order it ran</summary>")
     add("")
-    add("| round | server | mode | requests | req/s | p50 ms | p90 ms | p99 ms | non-2xx |")
-    add("| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    add(
+        "| round | server | mode | requests | req/s | p50 ms | p90 ms | p99 ms | non-2xx "
+        "| load avg |"
+    )
+    add("| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in data["runs"]:
         add(
             f"| {r['round'] + 1} | {r['server']} | {r['mode']} | {r['requests']:,} | "
             f"{r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} | {r['p99_ms']:.2f} | "
-            f"{r['non_2xx']} |"
+            f"{r['non_2xx']} | {r.get('loadavg_before', 0):.2f} |"
         )
     add("")
     add("</details>")
@@ -265,11 +268,34 @@ def render(data: dict[str, Any]) -> str:
             f"(granian's main process and its worker):"
         )
         add("")
-        add("| | RSS MiB |")
-        add("| --- | ---: |")
-        add(f"| after start-up and seeding | {mem['rss_before_mib']:.1f} |")
-        add(f"| after {mem['sales_recorded']:,} sales | **{mem['rss_after_mib']:.1f}** |")
+        before, after = mem["rss_before_kib"], mem["rss_after_kib"]
+        pids = list(before)
+        add(
+            "| | all processes, MiB | "
+            + " | ".join("main process" if i == 0 else f"worker {i}" for i in range(len(pids)))
+            + " |"
+        )
+        add("| --- | ---: |" + " ---: |" * len(pids))
+        add(
+            f"| after start-up and seeding | {mem['rss_before_mib']:.1f} | "
+            + " | ".join(f"{before[p] / 1024:.1f}" for p in pids)
+            + " |"
+        )
+        add(
+            f"| after {mem['sales_recorded']:,} sales | **{mem['rss_after_mib']:.1f}** | "
+            + " | ".join(f"{after.get(p, 0) / 1024:.1f}" for p in pids)
+            + " |"
+        )
         add("")
+        mp = (ip or {}).get("memory")
+        if mp:
+            tops = ", ".join(f"`{t['where']}` {t['bytes_per_sale']:.0f} B" for t in mp["top"][:6])
+            add(
+                f"Python heap growth per recorded sale (tracemalloc over {mp['sales']:,} "
+                f"in-process sales, after the journal is full): {mp['bytes_per_sale']:.0f} bytes; "
+                f"the largest allocation sites: {tops}."
+            )
+            add("")
         targets.append(
             (
                 "RSS after 100,000 sales (memory)",
@@ -370,8 +396,10 @@ def render(data: dict[str, Any]) -> str:
     add("")
     add(
         f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Linux "
-        f"{m['kernel']}, shared with other work (load average at start "
-        f"{', '.join(f'{x:.2f}' for x in m['loadavg_at_start'])})."
+        f"{m['kernel']}, shared with other work (1/5/15-minute load average at start "
+        f"{', '.join(f'{x:.2f}' for x in m['loadavg_at_start'])}, at the end "
+        f"{', '.join(f'{x:.2f}' for x in m.get('loadavg_at_end', []))}; the load average "
+        "before each run is in the table of every run)."
     )
     add(
         f"- Python {m['python']}, dub-mock {m['dub_mock']}, werkzeug {m['werkzeug']}, "
