@@ -264,12 +264,15 @@ def _journal_headers(environ: WSGIEnvironment) -> dict[str, str]:
 
 
 def _journal_body(raw: bytes) -> Any:
+    """The body as JSON when it can be stored and listed as JSON again, else as (cut) text."""
     if not raw:
         return None
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        parsed = orjson.loads(raw)
+        orjson.dumps([[[[parsed]]]])  # the journal nests it; orjson writes at most 254 levels
+    except (orjson.JSONDecodeError, TypeError):
         return raw[:4096].decode("utf-8", "replace")
+    return parsed
 
 
 def create_app(

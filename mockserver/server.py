@@ -6,17 +6,19 @@ It uses waitress, whose HTTP parser buffers and bounds bodies itself; its own er
 
 from __future__ import annotations
 
+import copy
 import threading
 from types import TracebackType
 from typing import Any
 
 import orjson
 from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
 from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask
 
-from .app import MockApp, create_app
-from .errors import code_for_status, envelope
+from .app import STATUS_LINES, MockApp, create_app
+from .errors import INTERNAL_ERROR_MESSAGE, envelope
 from .settings import Settings
 
 
@@ -26,10 +28,14 @@ class DubErrorTask(ErrorTask):  # type: ignore[misc]
     def execute(self) -> None:
         error = self.request.error
         status = int(error.code)
-        code = "payload_too_large" if status == 413 else code_for_status(status)
-        message = "Request body is too large." if status == 413 else f"{error.reason}: {error.body}"
+        if status == 413:
+            code, message = "payload_too_large", "Request body is too large."
+        elif status >= 500:
+            status, code, message = 500, "internal_server_error", INTERNAL_ERROR_MESSAGE
+        else:  # malformed HTTP, headers too large, ...: Dub's 400
+            status, code, message = 400, "bad_request", f"{error.reason}: {error.body}"
         body = orjson.dumps(envelope(code, message))
-        self.status = f"{status} {error.reason}"
+        self.status = STATUS_LINES[status]
         self.response_headers.extend(
             [
                 ("Content-Type", "application/json"),
@@ -42,8 +48,27 @@ class DubErrorTask(ErrorTask):  # type: ignore[misc]
         self.write(body)
 
 
+class DubRequestParser(HTTPRequestParser):  # type: ignore[misc]
+    """waitress counts chunked framing (sizes, CRLFs) towards its body limit; give it room.
+
+    A body with a Content-Length over the limit is still refused before it is read, and the app
+    checks the real (dechunked) size of a chunked one, which waitress buffers first.
+    """
+
+    adj: Any
+    chunked: bool
+
+    def parse_header(self, header_plus: bytes) -> None:
+        super().parse_header(header_plus)
+        if self.chunked:
+            roomy: Any = copy.copy(self.adj)
+            roomy.max_request_body_size = 8 * roomy.max_request_body_size + 65_536
+            self.adj = roomy
+
+
 class DubChannel(HTTPChannel):  # type: ignore[misc]
     error_task_class = DubErrorTask
+    parser_class = DubRequestParser
 
 
 class DubWaitressServer(TcpWSGIServer):  # type: ignore[misc]
@@ -51,13 +76,16 @@ class DubWaitressServer(TcpWSGIServer):  # type: ignore[misc]
 
 
 def make_threaded_server(app: MockApp, host: str, port: int, threads: int = 8) -> Any:
-    """A waitress server for `app`; bodies over the app's limit are refused while reading."""
+    """A waitress server for `app`; bodies over the app's limit are refused while reading.
+
+    waitress refuses a body of exactly its limit, the app accepts one: hence the + 1.
+    """
     return DubWaitressServer(
         app,
         host=host,
         port=port,
         threads=threads,
-        max_request_body_size=app.settings.max_body,
+        max_request_body_size=app.settings.max_body + 1,
         clear_untrusted_proxy_headers=True,
         ident="dub-mock",
         channel_timeout=30,

@@ -83,6 +83,11 @@ def compile_schema(openapi_schema: Mapping[str, Any]) -> Validator:
     return validate
 
 
+INVALID_JSON = (
+    "Invalid JSON format in request body. Please ensure the request body is a valid JSON object."
+)
+
+
 def parse_json(raw: bytes) -> Any:
     """Strict JSON (no NaN, no trailing garbage); BadRequest per BEHAVIOR rule 9."""
     try:
@@ -97,15 +102,16 @@ def parse_json(raw: bytes) -> Any:
         raise ValueError(name)
 
     try:
-        return json.loads(raw, parse_constant=_no_constants)
-    except (ValueError, RecursionError, UnicodeDecodeError):
-        raise BadRequest(
-            "Invalid JSON format in request body. Please ensure the request body is a valid "
-            "JSON object."
-        ) from None
+        value = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+        # A lone surrogate escape ("\ud800") is no Unicode text: nothing downstream can store it.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError):  # UnicodeError is a ValueError
+        raise BadRequest(INVALID_JSON) from None
+    return value
 
 
 METADATA_LIMIT = 10_000
+METADATA_MAX_DEPTH = 249  # orjson writes 254 levels; answers and the journal wrap metadata in 5
 CUSTOMER_ID_FIELDS = ("customerExternalId", "externalId", "customerId")
 
 
@@ -140,15 +146,33 @@ def check_track_sale_body(
         except SchemaViolation as other:
             raise _unprocessable(other) from None
     metadata = body.get("metadata")
-    if metadata is not None and len(orjson.dumps(metadata)) > METADATA_LIMIT:
+    if metadata is not None and metadata_length(metadata) > METADATA_LIMIT:
         raise UnprocessableEntity(
-            f"metadata: must be less than {METADATA_LIMIT} characters when stringified"
+            f"metadata: must be at most {METADATA_LIMIT} characters when stringified"
         )
     for name in CUSTOMER_ID_FIELDS:
         value = body.get(name)
         if isinstance(value, str) and value:
             return value
     raise BadRequest("customerExternalId is required")
+
+
+def metadata_length(metadata: Any) -> int:
+    """Characters of compact JSON (as JavaScript's JSON.stringify counts them).
+
+    The sale's metadata is stored and answered inside a few more levels of JSON, so it is
+    measured inside as many: metadata too deep for that is refused here, not at storage.
+    """
+    try:
+        encoded = orjson.dumps({"a": {"b": {"c": {"d": {"e": metadata}}}}})
+    except TypeError:
+        raise UnprocessableEntity(
+            f"metadata: nests deeper than {METADATA_MAX_DEPTH} levels"
+        ) from None
+    size = len(encoded) - len(b'{"a":{"b":{"c":{"d":{"e":}}}}}')
+    if size <= METADATA_LIMIT:  # bytes ≥ characters: no need to count characters
+        return size
+    return len(encoded.decode("utf-8")) - len('{"a":{"b":{"c":{"d":{"e":}}}}}')
 
 
 def _is_missing_customer_id(body: Any, violation: SchemaViolation) -> bool:
