@@ -91,6 +91,14 @@ def hello_server() -> Server:
     return Server("hello-world", argv, "hello", cwd=harness.HERE, port=port)
 
 
+def waitress_mock() -> Server:
+    """The same app on waitress (defaults), the server MockServer uses: why serve uses granian."""
+    port = harness.free_port()
+    argv = [str(VENV_BIN / "waitress-serve"), f"--listen=127.0.0.1:{port}", "mockserver.wsgi:app"]
+    env = {"DUB_MOCK_QUIET": "True", "DUB_MOCK_STATE": "memory://"}
+    return Server("dub-mock-waitress", argv, "mock", port=port, env=env)
+
+
 def seed_mock(server: Server) -> None:
     """A customer with a lead, and a token whose rate limit cannot interfere."""
     status, body = harness.http(
@@ -253,7 +261,8 @@ def main() -> int:
     mock_q = mock_server("dub-mock-quiet", "--state", "memory://", "--quiet")
     prism_s = prism_server("prism-silent", "-v", "silent")
     hello = hello_server()
-    everything = [mock, mock_sqlite, prism, mock_q, prism_s, hello]
+    waitress = waitress_mock()
+    everything = [mock, mock_sqlite, prism, mock_q, prism_s, hello, waitress]
     wanted = [
         s
         for s in everything
@@ -282,7 +291,7 @@ def main() -> int:
         groups = [
             ("as users run them", "new", [mock, mock_sqlite, prism]),
             ("as users run them", "fixed", [mock, mock_sqlite, prism]),
-            ("quiet", "new", [mock_q, prism_s, hello]),
+            ("quiet", "new", [mock_q, prism_s, hello, waitress]),
             ("quiet", "fixed", [mock_q, prism_s]),
         ]
         for label, mode, servers in groups:

@@ -87,7 +87,8 @@ class Server:
         shown = [
             "$PORT" if a == str(self.port) else a.replace(str(ROOT) + "/", "") for a in self.argv
         ]
-        return " ".join(shown)
+        env = [f"{k}={v}" for k, v in self.env.items()]
+        return " ".join(env + shown)
 
     def start(self, timeout: float = 60.0) -> None:
         OUT.mkdir(exist_ok=True)
