@@ -188,7 +188,13 @@ class MockApp:
         started: float,
         start_response: StartResponse,
     ) -> Iterable[bytes]:
-        body = b"" if exchange.payload is None else orjson.dumps(exchange.payload)
+        try:
+            body = b"" if exchange.payload is None else orjson.dumps(exchange.payload)
+        except TypeError:  # nothing the checks let through should get here; never a traceback
+            traceback.print_exc(file=sys.stderr)
+            exchange.status, exchange.headers = 500, []
+            exchange.payload = InternalServerError().body()
+            body = orjson.dumps(exchange.payload)
         headers = list(exchange.headers)
         if exchange.payload is not None:
             headers.append(("Content-Type", "application/json"))

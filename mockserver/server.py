@@ -18,7 +18,7 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask
 
 from .app import STATUS_LINES, MockApp, create_app
-from .errors import INTERNAL_ERROR_MESSAGE, envelope
+from .errors import INTERNAL_ERROR_MESSAGE, PayloadTooLarge, envelope
 from .settings import Settings
 
 
@@ -29,7 +29,8 @@ class DubErrorTask(ErrorTask):  # type: ignore[misc]
         error = self.request.error
         status = int(error.code)
         if status == 413:
-            code, message = "payload_too_large", "Request body is too large."
+            limit = self.channel.server.application.settings.max_body
+            code, message = "payload_too_large", PayloadTooLarge(limit).message
         elif status >= 500:
             status, code, message = 500, "internal_server_error", INTERNAL_ERROR_MESSAGE
         else:  # malformed HTTP, headers too large, ...: Dub's 400
