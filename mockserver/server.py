@@ -29,7 +29,7 @@ class DubErrorTask(ErrorTask):  # type: ignore[misc]
         error = self.request.error
         status = int(error.code)
         if status == 413:
-            limit = self.channel.server.application.settings.max_body
+            limit = self.channel.adj.max_request_body_size - 1  # see make_threaded_server
             code, message = "payload_too_large", PayloadTooLarge(limit).message
         elif status >= 500:
             status, code, message = 500, "internal_server_error", INTERNAL_ERROR_MESSAGE
