@@ -298,11 +298,15 @@ def main() -> int:
             chosen = [s for s in servers if s in wanted]
             if chosen:
                 run_group(chosen, mode, stamp, results, label)
+        spy = spy_sqlite = None
         if mock_q in wanted:
             print("profiling the mock under load (py-spy)", flush=True)
             spy = profiling.pyspy_under_load(mock_q, stamp, PROFILE_SECONDS, THREADS, CONNECTIONS)
-        else:
-            spy = None
+        if mock_sqlite in wanted:
+            print("profiling the SQLite mock under load (py-spy)", flush=True)
+            spy_sqlite = profiling.pyspy_under_load(
+                mock_sqlite, stamp, PROFILE_SECONDS, THREADS, CONNECTIONS
+            )
     finally:
         for s in wanted:
             s.stop()
@@ -337,6 +341,7 @@ def main() -> int:
         "memory": memory,
         "inprocess": inprocess,
         "pyspy": spy,
+        "pyspy_sqlite": spy_sqlite,
         "cprofile": cprofile,
     }
     (OUT / "results.json").write_text(json.dumps(data, indent=2))

@@ -102,7 +102,7 @@ def pyspy_under_load(
     """Sample the running server while wrk drives it with new sales."""
     import harness
 
-    out = harness.OUT / "pyspy.txt"
+    out = harness.OUT / f"pyspy-{server.name}.txt"
     out.unlink(missing_ok=True)
     box: dict[str, Any] = {}
 
@@ -140,7 +140,7 @@ def pyspy_under_load(
         return {"error": (proc.stdout + proc.stderr)[-2000:]}
     folded = fold(out.read_text())
     folded["command"] = " ".join(
-        ["py-spy", *spy[1:-4], "--output", "benchmarks/out/pyspy.txt", "--pid", "$PID"]
+        ["py-spy", *spy[1:-4], "--output", f"benchmarks/out/{out.name}", "--pid", "$PID"]
     )
     folded["wrk_rps_while_sampled"] = box["wrk"].rps if "wrk" in box else None
     return folded

@@ -372,6 +372,26 @@ def render(data: dict[str, Any]) -> str:
     elif spy:
         add(f"py-spy failed: `{spy['error'][-300:]}`")
         add("")
+    sq = data.get("pyspy_sqlite")
+    if sq and "error" not in sq:
+        add(
+            f"The same sampling on `dub-mock serve --state sqlite:///...` (default flags, new "
+            f"sales, {fmt_int(sq['wrk_rps_while_sampled'] or float('nan'))} req/s while "
+            f"sampled; {sq['request_samples']:,} in-request samples), by function (inclusive):"
+        )
+        add("")
+        add("| function (inclusive) | share |  | function (self) | share |")
+        add("| --- | ---: | --- | --- | ---: |")
+        incl, own = sq["inclusive"][:12], sq["self"][:12]
+        for i in range(max(len(incl), len(own))):
+            a = incl[i] if i < len(incl) else None
+            c = own[i] if i < len(own) else None
+            a_name = f"`{a['function']}`" if a else ""
+            a_share = f"{a['share']:.1%}" if a else ""
+            c_name = f"`{c['function']}`" if c else ""
+            c_share = f"{c['share']:.1%}" if c else ""
+            add(f"| {a_name} | {a_share} | | {c_name} | {c_share} |")
+        add("")
     cp = data.get("cprofile")
     if cp:
         add(
