@@ -59,8 +59,9 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 """
 
-# KEYS: lock, commit-mark prefix. ARGV: token, commit-mark ttl ms, then ops: P hash order field value (an upsert that
-# remembers insertion order), H hash field value, R list value, D key.
+# KEYS: lock, commit-mark prefix. ARGV: token, commit-mark ttl ms, then the ops:
+# P hash order field value (an upsert that remembers insertion order), H hash field value,
+# R list value, D key.
 COMMIT = """
 local token = ARGV[1]
 if redis.call('GET', KEYS[1]) ~= token then
@@ -345,14 +346,14 @@ class RedisStore:
         token = secrets.token_hex(16)
         with self._local_lock:
             deadline = time.monotonic() + LOCK_WAIT_S
-            pause = 0.0005
+            pause = 0.0002
             while not self._acquire(keys=[self.keys.lock], args=[token, LOCK_TTL_MS]):
                 if time.monotonic() > deadline:
                     raise StoreError(
                         f"waited {LOCK_WAIT_S:.0f}s for the Redis state lock {self.keys.lock!r}"
                     )
                 time.sleep(pause * random.uniform(0.5, 1.5))
-                pause = min(pause * 2, 0.02)
+                pause = min(pause * 2, 0.005)
             try:
                 yield token
             except BaseException:
@@ -449,9 +450,7 @@ class RedisStore:
 
     def set_fx_rates(self, rates: dict[str, float]) -> None:
         if rates:
-            mapping: dict[str | bytes, str | bytes] = {
-                code: repr(float(rate)) for code, rate in rates.items()
-            }
+            mapping = {code: repr(float(rate)) for code, rate in rates.items()}
             self.client.hset(self.keys.fx_rates, mapping=cast(Any, mapping))
 
     def log_request(self, entry: dict[str, Any], limit: int) -> None:
