@@ -44,14 +44,13 @@ HASHED_KINDS = ("workspaces", "tokens", "links", "clicks", "customers")
 LISTED_KINDS = ("leads", "sales")
 PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9_.:{}-]{1,64}$")
 
+# KEYS: lock, meta. → 0 busy, 1 held, 2 held but the state is gone (Redis flushed or restarted).
 ACQUIRE = """
 local holder = redis.call('GET', KEYS[1])
-if not holder then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-if holder == ARGV[1] then return 1 end
-return 0
+if holder and holder ~= ARGV[1] then return 0 end
+if not holder then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+if redis.call('HEXISTS', KEYS[2], 'initialised') == 0 then return 2 end
+return 1
 """
 
 RELEASE = """
@@ -322,6 +321,7 @@ class RedisStore:
         self.keys = Keys(prefix)
         # One thread per process queues for the shared lock; the rest wait here, not on Redis.
         self._local_lock = threading.Lock()
+        self._start: tuple[Callable[[StateView], None], dict[str, float]] | None = None
         try:
             self.client = redis.Redis.from_url(
                 client_url, socket_timeout=10, socket_connect_timeout=5, decode_responses=False
@@ -340,21 +340,38 @@ class RedisStore:
 
     # -- the unit of work ----------------------------------------------------------------
 
+    def _wait_for_lock(self, token: str) -> int:
+        """Take the shared lock: 1, or 2 when the state has vanished from Redis."""
+        deadline = time.monotonic() + LOCK_WAIT_S
+        pause = 0.0002
+        while True:
+            held = int(
+                self._acquire(keys=[self.keys.lock, self.keys.meta], args=[token, LOCK_TTL_MS])
+            )
+            if held:
+                return held
+            if time.monotonic() > deadline:
+                raise StoreError(
+                    f"waited {LOCK_WAIT_S:.0f}s for the Redis state lock {self.keys.lock!r}"
+                )
+            time.sleep(pause * random.uniform(0.5, 1.5))
+            pause = min(pause * 2, 0.005)
+
     @contextmanager
-    def _locked(self) -> Iterator[str]:
-        """Hold the store's lock; yields the token the commit must present."""
+    def _locked(self, *, heal: bool = False) -> Iterator[str]:
+        """Hold the store's lock; yields the token the commit must present.
+
+        With `heal`, a state that vanished (a Redis restarted without persistence, a FLUSHDB)
+        is rebuilt first, as at start-up, so the mock keeps answering with its start state.
+        """
         token = secrets.token_hex(16)
         with self._local_lock:
-            deadline = time.monotonic() + LOCK_WAIT_S
-            pause = 0.0002
-            while not self._acquire(keys=[self.keys.lock], args=[token, LOCK_TTL_MS]):
-                if time.monotonic() > deadline:
-                    raise StoreError(
-                        f"waited {LOCK_WAIT_S:.0f}s for the Redis state lock {self.keys.lock!r}"
-                    )
-                time.sleep(pause * random.uniform(0.5, 1.5))
-                pause = min(pause * 2, 0.005)
+            held = self._wait_for_lock(token)
             try:
+                if held == 2 and heal and self._start is not None:
+                    self._apply(token, self._rebuilt(*self._start))  # commits and releases
+                    token = secrets.token_hex(16)
+                    self._wait_for_lock(token)
                 yield token
             except BaseException:
                 self._release(keys=[self.keys.lock], args=[token])
@@ -376,12 +393,13 @@ class RedisStore:
 
     @contextmanager
     def transaction(self) -> Iterator[StateView]:
-        with self._locked() as token:
+        with self._locked(heal=True) as token:
             view = RedisView(self)
             yield view
             self._apply(token, view)
 
     def initialise(self, build: Callable[[StateView], None], fx_rates: dict[str, float]) -> bool:
+        self._start = (build, dict(fx_rates))
         with self._locked() as token:
             if self.client.hget(self.keys.meta, "initialised") is not None:
                 self._release(keys=[self.keys.lock], args=[token])
@@ -390,6 +408,7 @@ class RedisStore:
             return True
 
     def reset(self, build: Callable[[StateView], None], fx_rates: dict[str, float]) -> None:
+        self._start = (build, dict(fx_rates))
         with self._locked() as token:
             self._apply(token, self._rebuilt(build, fx_rates))
 
@@ -403,9 +422,12 @@ class RedisStore:
     # -- reads and counters outside a unit of work ---------------------------------------
 
     def principal(self, token: str) -> tuple[Record, Record] | None:
-        found = self._principal(
-            keys=[self.keys.hashes["tokens"], self.keys.hashes["workspaces"]], args=[token]
-        )
+        keys = [self.keys.hashes["tokens"], self.keys.hashes["workspaces"]]
+        found = self._principal(keys=keys, args=[token])
+        if not found and self._start is not None and not self.client.exists(self.keys.meta):
+            with self._locked(heal=True) as held:  # the state vanished: rebuild, then look again
+                self._release(keys=[self.keys.lock], args=[held])
+            found = self._principal(keys=keys, args=[token])
         if not found or len(found) < 2 or found[1] is None:
             return None
         return cast(Record, _load(found[0])), cast(Record, _load(found[1]))

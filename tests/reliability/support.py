@@ -60,20 +60,24 @@ class RedisProcess:
     def start(self, attempts: int = 3) -> RedisProcess:
         last = ""
         for _ in range(attempts):
-            self.port = free_port()
-            log = self.workdir / f"redis-{self.port}.log"
-            with log.open("wb") as out:
-                self.proc = subprocess.Popen(
-                    [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-                     "--save", "", "--appendonly", "no", "--dir", str(self.workdir),
-                     "--protected-mode", "yes"],
-                    stdout=out, stderr=subprocess.STDOUT,
-                )  # fmt: skip
-            if self._wait_ready(10):
+            if self.start_on(free_port()):
                 return self
-            self.stop()
-            last = log.read_text(errors="replace")[-2000:]
-        raise RuntimeError(f"redis-server did not start: {last}")
+            last = (self.workdir / f"redis-{self.port}.log").read_text(errors="replace")
+        raise RuntimeError(f"redis-server did not start: {last[-2000:]}")
+
+    def start_on(self, port: int) -> bool:
+        """Start on `port` (again, after a stop); False if it would not come up."""
+        self.port = port
+        with (self.workdir / f"redis-{port}.log").open("ab") as out:
+            self.proc = subprocess.Popen(
+                [self.binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--dir", str(self.workdir), "--protected-mode", "yes"],
+                stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        if self._wait_ready(10):
+            return True
+        self.stop()
+        return False
 
     def _wait_ready(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout

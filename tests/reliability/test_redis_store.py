@@ -7,20 +7,22 @@ its own connection pool and its own in-process lock, so only Redis joins them.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 from werkzeug.test import Client
 
-from mockserver import create_app
+from mockserver import MockServer, create_app
 from mockserver.app import MockApp
 from mockserver.errors import StoreError
 from mockserver.store import open_store
 from mockserver.store.redis import RedisStore
 
-from .support import AUTH, RedisProcess
+from .support import AUTH, RedisProcess, request
 
 
 @pytest.fixture
@@ -205,3 +207,42 @@ def test_bad_urls_fail_fast_with_a_clear_message(url: str, message: str) -> None
         open_store(url)
     assert message in str(caught.value)
     assert "s3cret" not in str(caught.value)
+
+
+def test_a_wiped_redis_is_rebuilt_to_the_start_state(
+    pair: tuple[MockApp, MockApp], redis_server: RedisProcess
+) -> None:
+    first, second = pair
+    Client(first).post("/__mock/customers", json={"externalId": "before-the-wipe"})
+    assert isinstance(first.store, RedisStore)
+    raw = redis.Redis.from_url(redis_server.url)
+    try:
+        doomed = list(raw.scan_iter(match=first.store.keys.prefix + "*"))
+        assert doomed and raw.delete(*doomed) == len(doomed)  # as a FLUSHDB or a restart would
+    finally:
+        raw.close()
+    status, body = sale(Client(second), customerExternalId="nobody", amount=100)
+    assert status == 200, body  # the default token works again: the start state is back
+    snapshot = Client(first).get("/__mock/state").get_json()
+    assert snapshot["customers"] == [] and [w["id"] for w in snapshot["workspaces"]] == ["ws_mock"]
+
+
+def test_a_redis_outage_answers_500_envelopes_and_service_resumes(
+    redis_server: RedisProcess, tmp_path: Path
+) -> None:
+    own = RedisProcess(redis_server.binary, tmp_path).start()
+    try:
+        with MockServer(state=own.url, quiet=True) as server:
+            body = {"customerExternalId": "nobody", "amount": 1}
+            assert request(server.url, "POST", "/track/sale", body, headers=AUTH)[0] == 200
+            port = own.port
+            own.stop()
+            started = time.monotonic()
+            status, answer = request(server.url, "POST", "/track/sale", body, headers=AUTH)
+            assert status == 500 and answer["error"]["code"] == "internal_server_error"
+            assert time.monotonic() - started < 10
+            assert own.start_on(port)
+            status, answer = request(server.url, "POST", "/track/sale", body, headers=AUTH)
+            assert status == 200, answer  # rebuilt on the empty server, as at start-up
+    finally:
+        own.stop()
