@@ -157,17 +157,18 @@ def _tail(text: str) -> str:
 
 
 def pytest_args(args: argparse.Namespace) -> list[str]:
-    """The pytest command line: the installed suite and only the plugins it needs.
+    """The pytest command line: the installed suite (by path) and only the plugins it needs.
 
     No configuration file, no plugin autoloading, no cache, no assertion rewriting: whatever
     pytest setup the current directory has cannot change what the check does (or slow it).
     """
     argv = [
-        "--pyargs",
-        "contract_tests",
+        str(PACKAGE_DIR),
         "-c",
         os.devnull,
         "--rootdir",
+        str(PACKAGE_DIR),
+        "--confcutdir",
         str(PACKAGE_DIR),
         "--disable-plugin-autoload",
         "-p",

@@ -61,6 +61,7 @@ def test_direct_sale_records_a_lead_on_the_clicks_link(dub: Target) -> None:
     click = dub.records("clicks", id=click_id)[0]
     external_id = dub.unique("direct")
     body = {"customerExternalId": external_id, "amount": 900, "clickId": click_id}
+    body["invoiceId"] = dub.invoice()
     customer = expect_ok(answer := dub.client.sale(body), "16")["customer"] or {}
     leads = dub.records("leads", customerId=customer.get("id"))
     check(
@@ -85,6 +86,7 @@ def test_direct_sale_lead_takes_lead_event_name(dub: Target) -> None:
         "amount": 900,
         "clickId": click_id,
         "leadEventName": "Signed up from ad",
+        "invoiceId": dub.invoice(),
     }
     customer = expect_ok(answer := dub.client.sale(body), "16")["customer"] or {}
     leads = dub.records("leads", customerId=customer.get("id"))
@@ -104,6 +106,7 @@ def test_direct_sale_name_falls_back_to_email(dub: Target) -> None:
         "amount": 900,
         "clickId": click_id,
         "customerEmail": "fallback@example.com",
+        "invoiceId": dub.invoice(),
     }
     customer = expect_ok(answer := dub.client.sale(body), "16")["customer"] or {}
     check(customer.get("name") == "fallback@example.com", "16", "name must be the email", answer)
@@ -117,6 +120,7 @@ def test_direct_sale_random_name(dub: Target) -> None:
         "amount": 900,
         "clickId": click_id,
         "customerName": "",
+        "invoiceId": dub.invoice(),
     }
     customer = expect_ok(answer := dub.client.sale(body), "16")["customer"] or {}
     check(
