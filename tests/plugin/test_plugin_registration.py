@@ -33,7 +33,7 @@ def test_fixtures_are_documented(run) -> None:
         ["dub_mock -- *plugin.py:*", "*A live Dub mock on 127.0.0.1, reset for this test*"],
         ["dub_mock_app -- *plugin.py:*", "*helpers around an in-process WSGI app*"],
         ["dub_client -- *plugin.py:*", "*official ``dub`` SDK client*"],
-        ["dub_mock_settings [[]session scope] -- *plugin.py:*", "*Settings overrides*"],
+        ["dub_mock_settings [[]session scope] -- *plugin.py:*", "*Settings for the session's*"],
     ):
         result.stdout.fnmatch_lines(lines)
 
