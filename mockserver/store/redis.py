@@ -38,7 +38,8 @@ LOCK_TTL_MS = 15_000
 """A unit of work that holds the lock longer than this loses it and is refused at commit."""
 LOCK_WAIT_S = 30.0
 """How long a unit of work waits for the lock before the request fails."""
-COMMIT_MARK_TTL_MS = 60_000
+COMMIT_MARK_TTL_MS = 30_000
+"""How long a commit is remembered, so that a retried commit (after a lost reply) reports it."""
 
 HASHED_KINDS = ("workspaces", "tokens", "links", "clicks", "customers")
 LISTED_KINDS = ("leads", "sales")
@@ -150,7 +151,7 @@ def _load(blob: bytes | str) -> Any:
 
 
 def _pair(first: str, second: str) -> str:
-    """An unambiguous hash field for two strings (neither may contain a separator safely)."""
+    """One hash field for two strings, length-prefixed so that no two pairs can collide."""
     return f"{len(first)}:{first}{second}"
 
 
