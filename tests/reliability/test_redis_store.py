@@ -246,3 +246,20 @@ def test_a_redis_outage_answers_500_envelopes_and_service_resumes(
             assert status == 200, answer  # rebuilt on the empty server, as at start-up
     finally:
         own.stop()
+
+
+def test_a_commit_retried_after_a_lost_reply_is_reported_done_and_not_applied_twice(
+    pair: tuple[MockApp, MockApp],
+) -> None:
+    """redis-py retries a command whose reply was lost; the commit script must be idempotent."""
+    store = pair[0].store
+    assert isinstance(store, RedisStore)
+    keys = store.keys
+    assert store._acquire(keys=[keys.lock, keys.meta], args=["tok", 5000]) == 1
+    args = ["tok", 30_000, "R", keys.sales, b'{"invoiceId": "retried"}']
+    assert store._commit(keys=[keys.lock, keys.commit_mark], args=args) == 1
+    assert store._commit(keys=[keys.lock, keys.commit_mark], args=args) == 1  # the retry
+    assert [s["invoiceId"] for s in store.snapshot()["sales"]] == ["retried"]
+    other = ["other", 30_000, "R", keys.sales, b'{"invoiceId": "never"}']
+    assert store._commit(keys=[keys.lock, keys.commit_mark], args=other) == 0  # no lock held
+    assert [s["invoiceId"] for s in store.snapshot()["sales"]] == ["retried"]
