@@ -8,6 +8,7 @@ one sale and 200 byte-identical answers, over several invoices in a row.
 from __future__ import annotations
 
 import collections
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,6 +77,40 @@ def test_two_instances_on_one_redis_record_each_invoice_once(redis_url: str, wor
             second.stop()
     finally:
         first.stop()
+
+
+def assert_one_customer_per_external_id(targets: list[str], admin: str) -> None:
+    """Direct sales racing to create one customer: one customer, one lead, every sale kept."""
+    status, click = request(admin, "POST", "/__mock/clicks", {"id": "clk_race"})
+    assert status == 201, click
+    answers = burst(
+        targets, 100,
+        lambda i: {"clickId": "clk_race", "customerExternalId": "newcomer", "amount": 100 + i,
+                   "invoiceId": f"D-{i}"},
+    )  # fmt: skip
+    assert collections.Counter(status for status, _ in answers) == {200: 100}
+    snapshot = state(admin)
+    (customer,) = [c for c in snapshot["customers"] if c["externalId"] == "newcomer"]
+    assert customer["sales"] == 100 and len(snapshot["sales"]) == 100
+    assert [lead["customerId"] for lead in snapshot["leads"]] == [customer["id"]]
+    assert {json.loads(body)["customer"]["id"] for _, body in answers} == {customer["id"]}
+
+
+def test_direct_sales_racing_over_workers_create_one_customer(sqlite_workers: Served) -> None:
+    assert_one_customer_per_external_id([sqlite_workers.url], sqlite_workers.url)
+
+
+def test_direct_sales_racing_over_instances_create_one_customer(
+    redis_url: str, workdir: Path
+) -> None:
+    args = ["--state", redis_url, "--quiet", "--no-rate-limit"]
+    first = Served(args, workdir).start()
+    second = Served(args, workdir).start()
+    try:
+        assert_one_customer_per_external_id([first.url, second.url], second.url)
+    finally:
+        first.stop()
+        second.stop()
 
 
 def test_admin_writes_on_one_instance_serve_sales_on_another(redis_url: str, workdir: Path) -> None:
