@@ -285,10 +285,16 @@ def run_wrk(
         token,
         str(limit_per_thread),
     ]
+    done_prefix = OUT / f"wrk-done-{run_id}-"
+    if limit_per_thread:
+        argv.append(str(done_prefix))
     pids = server.pids()
     load = os.getloadavg()[0]
     cpu_before = cpu_seconds(pids)
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if limit_per_thread:
+        proc = _run_until_done(argv, done_prefix, threads, duration)
+    else:
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     cpu_used = cpu_seconds(pids) - cpu_before
     line = next(
         (ln for ln in proc.stdout.splitlines() if ln.startswith("WRK_JSON ")),
@@ -328,6 +334,28 @@ def wait_for_quiet(max_wait: float, threshold: float) -> tuple[float, float]:
     while time.monotonic() - start < max_wait and os.getloadavg()[0] >= threshold:
         time.sleep(5)
     return time.monotonic() - start, os.getloadavg()[0]
+
+
+def _run_until_done(
+    argv: list[str], done_prefix: Path, threads: int, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """wrk with a per-thread request limit: interrupt it once every thread has stopped.
+
+    wrk's main thread sleeps for the whole -d even after its threads stop; SIGINT wakes it,
+    and it then prints its summary as usual."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    markers = [Path(f"{done_prefix}{i}") for i in range(1, threads + 1)]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if all(m.exists() for m in markers):
+            time.sleep(0.2)
+            proc.send_signal(signal.SIGINT)
+            break
+        time.sleep(0.1)
+    out, err = proc.communicate(timeout=timeout + 30)
+    for m in markers:
+        m.unlink(missing_ok=True)
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
 
 def median(values: Sequence[float]) -> float:

@@ -1,8 +1,10 @@
 -- wrk script for POST /track/sale.
--- Arguments after `--`: MODE RUN_ID [TOKEN] [LIMIT]
+-- Arguments after `--`: MODE RUN_ID [TOKEN] [LIMIT] [DONE_PREFIX]
 --   MODE "new":   every request carries a new invoiceId (a new sale each time)
 --   MODE "fixed": every request carries the same invoiceId (idempotent hits)
 --   LIMIT:        stop each thread after this many responses (0 = run for -d)
+--   DONE_PREFIX:  with LIMIT, a thread that stops creates the file DONE_PREFIX<thread number>,
+--                 so the harness can end wrk (whose main thread sleeps for all of -d) early
 -- done() prints one JSON line (prefixed "WRK_JSON ") that the harness parses.
 
 local threads = {}
@@ -14,7 +16,7 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-local mode, run_id, limit
+local mode, run_id, limit, done_prefix
 local n = 0
 local seen = 0
 local prefix, fixed_body
@@ -24,6 +26,7 @@ function init(args)
   run_id = args[2] or "run"
   local token = args[3] or "dub_bench"
   limit = tonumber(args[4] or "0")
+  done_prefix = args[5]
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
   wrk.headers["Authorization"] = "Bearer " .. token
@@ -46,7 +49,13 @@ end
 
 function response(status, headers, body)
   seen = seen + 1
-  if seen >= limit then
+  if seen == limit then
+    if done_prefix then
+      local f = io.open(done_prefix .. tid, "w")
+      if f then
+        f:close()
+      end
+    end
     wrk.thread:stop()
   end
 end
