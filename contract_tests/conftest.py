@@ -59,6 +59,9 @@ def dub_target(request: pytest.FixtureRequest) -> Iterator[Target]:
         customer_external_id=_option(config, "dub_customer_external_id"),
         click_id=_option(config, "dub_click_id"),
     )
+    refusal = _token_refusal(target)
+    if refusal is not None:
+        pytest.exit(refusal, returncode=USAGE_ERROR)
     config.stash[TARGET_KEY] = target
     try:
         yield target
@@ -66,6 +69,20 @@ def dub_target(request: pytest.FixtureRequest) -> Iterator[Target]:
         session.close()
         if server is not None:
             server.stop()
+
+
+def _token_refusal(target: Target) -> str | None:
+    """Why the target refuses the suite's token outright (then no check can say anything)."""
+    answer = target.client.sale({"customerExternalId": target.unique("probe"), "amount": 1})
+    if answer.status in (401, 403) or (
+        answer.status == 404 and "Workspace ID" in answer.body.decode("utf-8", "replace")
+    ):
+        message = answer.error.get("message") or answer.body[:200].decode("utf-8", "replace")
+        return (
+            f"the target refuses the token: HTTP {answer.status} {message!r}. Use a workspace "
+            "token (dub_...) with role owner or member, on a business plan or higher."
+        )
+    return None
 
 
 @pytest.fixture

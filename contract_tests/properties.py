@@ -99,6 +99,8 @@ def build_schema(
 ) -> schemathesis.schemas.BaseSchema:
     """The schemathesis schema for the target, with the suite's configuration."""
     config: dict[str, Any] = {
+        # A slow or shared target must not turn Hypothesis's generation health checks red.
+        "suppress-health-check": ["all"],
         "base-url": base_url,
         "generation": {
             "max-examples": max_examples,

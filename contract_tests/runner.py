@@ -108,6 +108,10 @@ class Collector:
             doc = getattr(inner, "__doc__", None) or ""
             self._result(item).title = doc.strip().splitlines()[0] if doc.strip() else item.name
 
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """`pytest.exit(...)` from the suite (a refused token, an unreachable target)."""
+        self.errors.append(str(excinfo.value))
+
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             self.errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
@@ -266,12 +270,8 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     code = pytest.main(pytest_args(args), plugins=[collector])
     if collector.errors or code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        for error in collector.errors:
-            print(error, file=sys.stderr)
-        print(
-            f"dub-mock check: error: the suite could not run (pytest exit {int(code)})",
-            file=sys.stderr,
-        )
+        for error in collector.errors or [f"the suite could not run (pytest exit {int(code)})"]:
+            print(f"dub-mock check: error: {error}", file=sys.stderr)
         return USAGE
     if collector.note:
         print(collector.note, file=out)

@@ -178,6 +178,13 @@ def test_unreachable_target_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "cannot reach" in capsys.readouterr().err
 
 
+def test_a_refused_token_is_a_usage_error_not_a_violation(faithful_url: str) -> None:
+    result = check(faithful_url, "--token", "dub_not_a_real_key", *FAST)
+    assert result.returncode == 2, result.output
+    assert "the target refuses the token: HTTP 401" in result.stderr
+    assert not result.lines("FAIL")
+
+
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert runner.main(["--help"]) == 0
     assert "--junit-xml" in capsys.readouterr().out
