@@ -305,7 +305,7 @@ def main() -> int:
         if mock_sqlite in wanted:
             print("profiling the SQLite mock under load (py-spy)", flush=True)
             spy_sqlite = profiling.pyspy_under_load(
-                mock_sqlite, stamp, PROFILE_SECONDS, THREADS, CONNECTIONS
+                mock_sqlite, stamp, PROFILE_SECONDS, THREADS, CONNECTIONS, gil=False
             )
     finally:
         for s in wanted:

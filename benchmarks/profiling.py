@@ -97,9 +97,12 @@ def area_of(frame: str) -> str:
 
 
 def pyspy_under_load(
-    server: Any, stamp: str, seconds: float, threads: int, connections: int
+    server: Any, stamp: str, seconds: float, threads: int, connections: int, gil: bool = True
 ) -> dict[str, Any]:
-    """Sample the running server while wrk drives it with new sales."""
+    """Sample the running server while wrk drives it with new sales.
+
+    gil=True samples only the thread holding the GIL (where Python CPU time goes); False
+    samples every busy thread (where requests spend wall time, in SQLite calls included)."""
     import harness
 
     out = harness.OUT / f"pyspy-{server.name}.txt"
@@ -122,9 +125,9 @@ def pyspy_under_load(
         str(harness.VENV_BIN / "py-spy"),
         "record",
         "--subprocesses",
-        "--gil",
+        *(["--gil"] if gil else []),
         "--rate",
-        "500",
+        "500" if gil else "100",
         "--duration",
         str(int(seconds)),
         "--format",

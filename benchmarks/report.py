@@ -326,6 +326,7 @@ def render(data: dict[str, Any]) -> str:
             ("dub-mock-quiet", "new"),
             ("dub-mock-quiet", "fixed"),
             ("dub-mock", "new"),
+            ("dub-mock-sqlite", "new"),
             ("prism-silent", "new"),
         ):
             if f.has(name, mode):
@@ -375,9 +376,12 @@ def render(data: dict[str, Any]) -> str:
     sq = data.get("pyspy_sqlite")
     if sq and "error" not in sq:
         add(
-            f"The same sampling on `dub-mock serve --state sqlite:///...` (default flags, new "
-            f"sales, {fmt_int(sq['wrk_rps_while_sampled'] or float('nan'))} req/s while "
-            f"sampled; {sq['request_samples']:,} in-request samples), by function (inclusive):"
+            "With SQLite state, Python holds the GIL for a small part of a request (SQLite "
+            "releases it while it works), so there py-spy samples every busy thread instead "
+            "(`--rate 100`, no `--gil`): where requests spend wall time, waiting included. "
+            f"`dub-mock serve --state sqlite:///...` (default flags, new sales, "
+            f"{fmt_int(sq['wrk_rps_while_sampled'] or float('nan'))} req/s while sampled; "
+            f"{sq['request_samples']:,} in-request samples):"
         )
         add("")
         add("| function (inclusive) | share |  | function (self) | share |")
