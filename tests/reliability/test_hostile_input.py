@@ -134,11 +134,17 @@ header_names = st.text(TOKEN_CHARS, min_size=1, max_size=20).filter(
     lambda name: name.lower() not in {"content-length", "transfer-encoding", "host", "connection"}
 )
 header_values = st.text(string.printable.strip() + " ", max_size=60)
+
+
+def _containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(children, max_size=4) | st.dictionaries(
+        st.text(max_size=10), children, max_size=4
+    )
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
-    ),
+    _containers,
     max_leaves=20,
 )
 sale_fields = st.fixed_dictionaries(
