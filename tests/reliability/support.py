@@ -213,7 +213,11 @@ def state(url: str, admin_token: str | None = None) -> dict[str, Any]:
 
 
 def burst(
-    targets: Sequence[str], n: int, make_body: Callable[[int], Any], timeout: float = 30
+    targets: Sequence[str],
+    n: int,
+    make_body: Callable[[int], Any],
+    timeout: float = 30,
+    headers: dict[str, str] | None = None,
 ) -> list[tuple[int | str, bytes]]:
     """`n` POST /track/sale at once: every connection is open before a barrier releases them.
 
@@ -232,7 +236,8 @@ def burst(
     def send(i: int) -> None:
         try:
             barrier.wait()
-            conns[i].request("POST", "/track/sale", json.dumps(make_body(i)).encode(), AUTH)
+            body = json.dumps(make_body(i)).encode()
+            conns[i].request("POST", "/track/sale", body, headers or AUTH)
             answer = conns[i].getresponse()
             answers[i] = (answer.status, answer.read())
         except Exception as exc:  # recorded, and the test's assertions show it

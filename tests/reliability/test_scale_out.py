@@ -113,6 +113,37 @@ def test_direct_sales_racing_over_instances_create_one_customer(
         second.stop()
 
 
+def assert_one_rate_window(targets: list[str], admin: str) -> None:
+    """120 requests at once for a token allowed 50 a minute: exactly 50 pass, 70 get 429."""
+    token = {"token": "dub_limited", "rateLimitPerMinute": 50}
+    assert request(admin, "POST", "/__mock/tokens", token)[0] == 201
+    answers = burst(
+        targets, 120,
+        lambda _i: {"customerExternalId": "nobody", "amount": 1},
+        headers={"Authorization": "Bearer dub_limited", "Content-Type": "application/json"},
+    )  # fmt: skip
+    assert collections.Counter(status for status, _ in answers) == {200: 50, 429: 70}
+
+
+def test_a_rate_limit_is_one_window_across_workers(workdir: Path) -> None:
+    db = f"sqlite:///{workdir}/state.db"
+    served = Served(["--workers", "4", "--state", db, "--quiet"], workdir).start()
+    try:
+        assert_one_rate_window([served.url], served.url)
+    finally:
+        served.stop()
+
+
+def test_a_rate_limit_is_one_window_across_instances(redis_url: str, workdir: Path) -> None:
+    first = Served(["--state", redis_url, "--quiet"], workdir).start()
+    second = Served(["--state", redis_url, "--quiet"], workdir).start()
+    try:
+        assert_one_rate_window([first.url, second.url], second.url)
+    finally:
+        first.stop()
+        second.stop()
+
+
 def test_admin_writes_on_one_instance_serve_sales_on_another(redis_url: str, workdir: Path) -> None:
     first = Served(["--state", redis_url, "--quiet"], workdir).start()
     second = Served(["--state", redis_url, "--quiet"], workdir).start()
