@@ -36,21 +36,35 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "50"))
 MEMORY_SALES = int(os.environ.get("BENCH_MEMORY_SALES", "100000"))
 PROFILE_SECONDS = float(os.environ.get("BENCH_PROFILE_SECONDS", "6"))
 QUIET_WAIT = float(os.environ.get("BENCH_QUIET_WAIT", "180"))
-QUIET_LOAD = float(os.environ.get("BENCH_QUIET_LOAD", "1.0"))
+QUIET_LOAD = float(os.environ.get("BENCH_QUIET_LOAD", "1.5"))
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))  # e.g. "prism,hello"
 SKIP = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))  # e.g. "dub-mock-sqlite"
 
 
-def hello_granian_flags() -> list[str]:
-    """granian flags for the hello-world limit: the settings `dub-mock serve` gives granian
-    (mockserver/cli.py: one worker, its Python thread count, warning log level, no access log)."""
+def serve_threads() -> int:
+    """The Python threads per worker `dub-mock serve` gives granian by default."""
     try:
         from mockserver import Settings
         from mockserver.cli import python_threads
 
-        threads = python_threads(Settings())
+        return int(python_threads(Settings()))
     except ImportError:
-        threads = 2 * (os.cpu_count() or 1) + 1
+        return 2 * (os.cpu_count() or 1) + 1
+
+
+def threads_variant() -> Server:
+    """The quiet mock on granian with the other thread count (1, or serve's default if that is
+    1): what the number of Python threads per worker costs or gains."""
+    default = serve_threads()
+    other = 1 if default != 1 else 2 * (os.cpu_count() or 1) + 1
+    port = harness.free_port()
+    argv = [str(VENV_BIN / "granian"), *granian_flags(other), "--host", "127.0.0.1"]
+    argv += ["--port", str(port), "mockserver.wsgi:app"]
+    env = {"DUB_MOCK_QUIET": "True", "DUB_MOCK_STATE": "memory://"}
+    return Server(f"dub-mock-{other}-thread", argv, "mock", port=port, env=env)
+
+
+def granian_flags(threads: int) -> list[str]:
     return [
         "--interface",
         "wsgi",
@@ -63,6 +77,12 @@ def hello_granian_flags() -> list[str]:
         "--no-access-log",
         "--no-ws",
     ]
+
+
+def hello_granian_flags() -> list[str]:
+    """granian flags for the hello-world limit: the settings `dub-mock serve` gives granian
+    (mockserver/cli.py: one worker, its Python thread count, warning log level, no access log)."""
+    return granian_flags(serve_threads())
 
 
 def mock_server(name: str, *flags: str) -> Server:
@@ -262,7 +282,8 @@ def main() -> int:
     prism_s = prism_server("prism-silent", "-v", "silent")
     hello = hello_server()
     waitress = waitress_mock()
-    everything = [mock, mock_sqlite, prism, mock_q, prism_s, hello, waitress]
+    threads = threads_variant()
+    everything = [mock, mock_sqlite, prism, mock_q, prism_s, hello, waitress, threads]
     wanted = [
         s
         for s in everything
@@ -291,7 +312,7 @@ def main() -> int:
         groups = [
             ("as users run them", "new", [mock, mock_sqlite, prism]),
             ("as users run them", "fixed", [mock, mock_sqlite, prism]),
-            ("quiet", "new", [mock_q, prism_s, hello, waitress]),
+            ("quiet", "new", [mock_q, prism_s, hello, waitress, threads]),
             ("quiet", "fixed", [mock_q, prism_s]),
         ]
         for label, mode, servers in groups:
@@ -324,6 +345,7 @@ def main() -> int:
 
     facts["loadavg_at_end"] = os.getloadavg()
     data = {
+        "partial": bool(ONLY or SKIP),
         "stamp": stamp,
         "elapsed_s": round(time.time() - started, 1),
         "settings": {

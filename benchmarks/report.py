@@ -18,6 +18,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 CHART = HERE / "results.png"
 ANALYSIS = HERE / "analysis.md"
+README = HERE.parent / "README.md"
 BEGIN = "<!-- performance:begin -->"
 END = "<!-- performance:end -->"
 
@@ -176,6 +177,23 @@ def render(data: dict[str, Any]) -> str:
             f"{fmt(ratio, 1)}\u00d7 ({fmt(lo, 1)}\u2013{fmt(hi, 1)}) faster, with p99 "
             f"{fmt(f.get('dub-mock-waitress', 'new', 'p99_ms'))} ms against "
             f"{fmt(f.get('dub-mock-quiet', 'new', 'p99_ms'))} ms."
+        )
+        add("")
+    variant = next(
+        (k[0] for k in f.by if k[0].startswith("dub-mock-") and k[0].endswith("-thread")), None
+    )
+    if variant and f.has("dub-mock-quiet", "new"):
+        threads = variant.removeprefix("dub-mock-").removesuffix("-thread")
+        ratio, lo, hi = f.ratio(variant, "dub-mock-quiet", "new")
+        add(
+            f"**Python threads.** The same quiet app on granian with {threads} Python "
+            f"thread(s) per worker instead of serve's default serves "
+            f"{fmt_int(f.rps(variant, 'new'))} new sales a second against "
+            f"{fmt_int(f.rps('dub-mock-quiet', 'new'))}: {fmt(ratio, 2)}\u00d7 "
+            f"({fmt(lo, 2)}\u2013{fmt(hi, 2)}), at "
+            f"{fmt(f.get(variant, 'new', 'cpu_us_per_request'), 0)} against "
+            f"{fmt(f.get('dub-mock-quiet', 'new', 'cpu_us_per_request'), 0)} µs of server CPU "
+            "per request."
         )
         add("")
     add("### Throughput and latency, every server")
@@ -474,7 +492,7 @@ def splice(existing: str, block: str) -> str:
     return f"# Benchmark results\n\n{wrapped}\n\n{existing.lstrip()}".rstrip() + "\n"
 
 
-def chart(data: dict[str, Any]) -> None:
+def chart(data: dict[str, Any], target: Path = CHART) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -489,6 +507,11 @@ def chart(data: dict[str, Any]) -> None:
         ("prism-silent", "Prism\n-v silent"),
         ("hello-world", "hello-world\nlimit"),
         ("dub-mock-waitress", "dub-mock on\nwaitress"),
+    ]
+    order += [
+        (k, k.replace("dub-mock-", "dub-mock\n"))
+        for k, m in f.by
+        if m == "new" and k.startswith("dub-mock-") and k.endswith("-thread")
     ]
     order = [(k, label) for k, label in order if f.has(k, "new")]
     colors = {"new": "#3b6fb6", "fixed": "#e08a2c"}
@@ -520,6 +543,8 @@ def chart(data: dict[str, Any]) -> None:
     ax1.set_title("Throughput (req/s, higher is better)")
     ax2.set_title("Latency (ms, log scale, lower is better)")
     ax2.set_yscale("log")
+    _, top = ax2.get_ylim()
+    ax2.set_ylim(top=top * 30)  # room for the legend above the bars
     s = data["settings"]
     fig.suptitle(
         f"POST /track/sale, wrk -t{s['threads']} -c{s['connections']}, "
@@ -528,7 +553,7 @@ def chart(data: dict[str, Any]) -> None:
         fontsize=10,
     )
     fig.tight_layout()
-    fig.savefig(CHART, dpi=110)
+    fig.savefig(target, dpi=110)
     plt.close(fig)
 
 
@@ -614,15 +639,28 @@ def readme_section(data: dict[str, Any]) -> str:
 
 
 def write(data: dict[str, Any]) -> None:
+    """RESULTS.md, the chart and the README section; a partial run (BENCH_ONLY, BENCH_SKIP)
+    writes only benchmarks/out/RESULTS-partial.md and out/results.png."""
     block = render(data)
-    existing = RESULTS.read_text() if RESULTS.exists() else ""
-    RESULTS.write_text(splice(existing, block))
+    partial = bool(data.get("partial"))
+    results = HERE / "out" / "RESULTS-partial.md" if partial else RESULTS
+    existing = results.read_text() if results.exists() else ""
+    results.write_text(splice(existing, block))
     if data["runs"]:
-        chart(data)
+        chart(data, HERE / "out" / "results.png" if partial else CHART)
+    if partial:
+        print(f"partial run: wrote {results}")
+        return
     snippet = HERE / "out" / "README-performance.md"
     snippet.parent.mkdir(exist_ok=True)
-    snippet.write_text(readme_section(data))
+    section = readme_section(data)
+    snippet.write_text(section)
     print(f"wrote {RESULTS}, {CHART} and {snippet}")
+    # the README's performance section is this block too: keep its ratios those of the last run
+    readme = README.read_text() if README.exists() else ""
+    if BEGIN in readme and END in readme and data["runs"] and not data.get("partial"):
+        README.write_text(splice(readme, section))
+        print(f"updated the performance section of {README}")
 
 
 if __name__ == "__main__":
