@@ -261,7 +261,8 @@ def render(data: dict[str, Any]) -> str:
         "## pytest plugin",
         "",
         f"`benchmarks/plugin_bench.py`, {data['when']} UTC, commit `{data['commit']}`, "
-        f"{machine()} (shared with other work; medians over repeated runs).",
+        f"{machine()}, load average {data['load'][0]:.1f} before and {data['load'][1]:.1f} after "
+        "(the machine is shared with other work; medians over repeated runs).",
         "",
         "| measure | figure | target | |",
         "| --- | ---: | ---: | --- |",
@@ -329,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start-rounds", type=int, default=7)
     args = parser.parse_args(argv)
     step: Callable[[str], None] = lambda what: print(f"… {what}", file=sys.stderr)  # noqa: E731
+    load_before = os.getloadavg()[0]
     step("per-test overhead")
     overhead = per_test_overhead(args.overhead_rounds)
     step("session start")
@@ -341,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         "overhead": overhead,
         "start": start,
         "runs": runs,
+        "load": (load_before, os.getloadavg()[0]),
     }
     block = render(data)
     print(block)
