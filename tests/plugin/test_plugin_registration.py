@@ -55,3 +55,17 @@ def test_a_session_without_the_fixtures_starts_no_server(downstream: pytest.Pyte
         """
     )
     run().assert_outcomes(passed=1)
+
+
+def test_loaded_by_name_when_autoloading_is_off(
+    downstream: pytest.Pytester, run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    downstream.makepyfile(
+        """
+        def test_uses(dub_mock):
+            assert dub_mock.sales == []
+        """
+    )
+    run().assert_outcomes(errors=1)
+    run("-p", "dub_mock").assert_outcomes(passed=1)
