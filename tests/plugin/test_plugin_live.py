@@ -274,3 +274,23 @@ def test_settings_fixture_may_return_a_settings_object(downstream: pytest.Pytest
         """
     )
     run().assert_outcomes(passed=2)
+
+
+def test_hypothesis_examples_reset_by_hand(downstream: pytest.Pytester, run) -> None:
+    """The README's advice for @given: one fixture for all examples, a reset in each."""
+    downstream.makepyfile(
+        """
+        from hypothesis import HealthCheck, given, settings, strategies as st
+        from sale_client import track_sale
+
+        @settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
+        @given(amount=st.integers(min_value=1, max_value=10**6))
+        def test_any_amount_is_recorded_once(dub_mock, amount):
+            dub_mock.reset()
+            dub_mock.add_customer("u")
+            assert track_sale(dub_mock.url, dub_mock.token,
+                              {"customerExternalId": "u", "amount": amount})[0] == 200
+            assert [s.amount for s in dub_mock.sales] == [amount]
+        """
+    )
+    run().assert_outcomes(passed=1)
