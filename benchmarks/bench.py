@@ -42,13 +42,14 @@ SKIP = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))  # e.g. "d
 
 
 def serve_threads() -> int:
-    """The Python threads per worker `dub-mock serve` gives granian by default."""
+    """The Python threads per worker `dub-mock serve` gives granian (mockserver/cli.py)."""
     try:
-        from mockserver import Settings
-        from mockserver.cli import python_threads
+        from mockserver import Settings, cli
 
-        return int(python_threads(Settings()))
-    except ImportError:
+        if hasattr(cli, "PYTHON_THREADS"):
+            return int(cli.PYTHON_THREADS)
+        return int(cli.python_threads(Settings()))
+    except (ImportError, AttributeError):
         return 2 * (os.cpu_count() or 1) + 1
 
 
@@ -73,7 +74,7 @@ def granian_flags(threads: int) -> list[str]:
         "--blocking-threads",
         str(threads),
         "--log-level",
-        "warning",
+        "error",
         "--no-access-log",
         "--no-ws",
     ]
@@ -81,7 +82,7 @@ def granian_flags(threads: int) -> list[str]:
 
 def hello_granian_flags() -> list[str]:
     """granian flags for the hello-world limit: the settings `dub-mock serve` gives granian
-    (mockserver/cli.py: one worker, its Python thread count, warning log level, no access log)."""
+    (mockserver/cli.py: one worker, its Python thread count, error log level, no access log)."""
     return granian_flags(serve_threads())
 
 
@@ -354,6 +355,7 @@ def main() -> int:
             "rounds": ROUNDS,
             "threads": THREADS,
             "connections": CONNECTIONS,
+            "serve_threads": serve_threads(),
         },
         "machine": facts,
         "servers": {s.name: s.command for s in wanted},

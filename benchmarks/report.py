@@ -187,7 +187,8 @@ def render(data: dict[str, Any]) -> str:
         ratio, lo, hi = f.ratio(variant, "dub-mock-quiet", "new")
         add(
             f"**Python threads.** The same quiet app on granian with {threads} Python "
-            f"thread(s) per worker instead of serve's default serves "
+            f"thread(s) per worker instead of serve's "
+            f"{data['settings'].get('serve_threads', 'default')} serves "
             f"{fmt_int(f.rps(variant, 'new'))} new sales a second against "
             f"{fmt_int(f.rps('dub-mock-quiet', 'new'))}: {fmt(ratio, 2)}\u00d7 "
             f"({fmt(lo, 2)}\u2013{fmt(hi, 2)}), at "
