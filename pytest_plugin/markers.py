@@ -71,8 +71,8 @@ def latency(value: Any) -> tuple[int, int]:
     if isinstance(value, int):
         low = high = value
     elif isinstance(value, str) and value.replace("-", "", 1).isdigit():
-        low, _, rest = value.partition("-")
-        low, high = int(low), int(rest or low)
+        first, _, rest = value.partition("-")
+        low, high = int(first), int(rest or first)
     elif (
         isinstance(value, (tuple, list))
         and len(value) == 2

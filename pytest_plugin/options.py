@@ -100,7 +100,7 @@ def apply_environment(config: pytest.Config, environ: dict[str, str] | None = No
         try:
             value = opt.type(raw)
         except ValueError:
-            kind = {int: "an integer", float: "a number"}.get(opt.type, "a value")
+            kind = "an integer" if opt.type is int else "a number"
             raise pytest.UsageError(
                 f"environment variable {opt.env}={raw!r} is not {kind} (it sets {opt.flag})"
             ) from None
