@@ -92,6 +92,7 @@ class Target:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
     _counter: itertools.count[int] = field(default_factory=itertools.count, repr=False)
     _workspace: str | None = field(default=None, repr=False)
+    token_workspaces: dict[str, str] = field(default_factory=dict, repr=False)
 
     # Names -------------------------------------------------------------------------------
 
@@ -197,6 +198,7 @@ class Target:
         admin.call("POST", "tokens", payload)
         self.client.session.pacer.exempt.add(token)
         self.client.secrets = (*self.client.secrets, token)
+        self.token_workspaces[token] = workspace
         return token
 
     def records(self, kind: str, **match: Any) -> list[dict[str, Any]]:

@@ -45,6 +45,13 @@ def test_personal_api_key_is_404(dub: Target) -> None:
     expect_error(answer, "3", 404, "not_found", PERSONAL_KEY)
 
 
+def test_personal_key_with_workspace_id_is_401(dub: Target) -> None:
+    """Rules 3 and 4: with a workspaceId query parameter a non-dub_ token is looked up: 401."""
+    path = f"/track/sale?workspaceId={dub.unique('ws')}"
+    answer = dub.client.send("POST", path, json_body=BODY, token="sk_personal_" + dub.run_id)
+    expect_error(answer, "4", 401, "unauthorized", "Unauthorized: Invalid API key.")
+
+
 def test_unknown_token_is_401(dub: Target) -> None:
     """Rule 4: a dub_ token the target does not know answers 401."""
     answer = dub.client.sale(BODY, token=f"dub_unknown_{dub.run_id}")

@@ -189,3 +189,42 @@ def test_direct_sale_with_amount_zero_still_creates_customer(dub: Target) -> Non
     check(len(customers) == 1, "16", "the customer must be created", answer)
     leads = dub.records("leads", customerId=customers[0]["id"])
     check(len(leads) == 1, "16", f"the customer's lead must be created: {leads}", answer)
+
+
+def test_direct_sale_keeps_empty_avatar_and_names_empty_lead(dub: Target) -> None:
+    """Fine points: customerAvatar "" is kept as ""; leadEventName "" names the new lead ""."""
+    click_id = dub.click()
+    body = {
+        "customerExternalId": dub.unique("direct"),
+        "amount": 900,
+        "clickId": click_id,
+        "customerAvatar": "",
+        "leadEventName": "",
+        "invoiceId": dub.invoice(),
+    }
+    customer = expect_ok(answer := dub.client.sale(body), "16")["customer"] or {}
+    check(customer.get("avatar") == "", "16", 'customerAvatar "" must be kept as ""', answer)
+    leads = dub.records("leads", customerId=customer.get("id"))
+    check(
+        [lead.get("eventName") for lead in leads] == [""],
+        "16",
+        f'leadEventName "" must name the new lead "": {leads}',
+        answer,
+    )
+
+
+def test_direct_sale_is_attributed_to_the_clicks_link(dub: Target) -> None:
+    """Rules 16 and 19: the new customer and the sale belong to the click's link."""
+    click_id = dub.click()
+    link_id = dub.records("clicks", id=click_id)[0]["linkId"]
+    external_id, invoice = dub.unique("direct"), dub.invoice()
+    body = {"customerExternalId": external_id, "amount": 900, "clickId": click_id}
+    expect_ok(answer := dub.client.sale({**body, "invoiceId": invoice}), "16")
+    customer = dub.records("customers", externalId=external_id)[0]
+    sales = dub.records("sales", invoiceId=invoice)
+    check(
+        customer.get("linkId") == link_id and [s.get("linkId") for s in sales] == [link_id],
+        "16",
+        f"customer and sale must be on link {link_id}: {customer}, {sales}",
+        answer,
+    )

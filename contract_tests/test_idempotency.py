@@ -85,3 +85,25 @@ def test_concurrent_requests_on_one_invoice_record_once(dub: Target) -> None:
         dub.settle()
         sales = dub.records("sales", invoiceId=invoice)
         check(len(sales) == 1, "13", f"expected one sale, found {len(sales)}", *answers[:2])
+
+
+def test_invoice_ids_are_per_workspace(dub: Target) -> None:
+    """Rule 13: the same invoiceId in another workspace is another sale, not a replay."""
+    invoice = dub.invoice()
+    here = dub.client.sale(
+        {"customerExternalId": dub.customer(), "amount": 600, "invoiceId": invoice}
+    )
+    expect_ok(here, "13")
+    token = dub.token_with()
+    there_customer = dub.customer(workspaceId=dub.token_workspaces[token])
+    body = {"customerExternalId": there_customer, "amount": 700, "invoiceId": invoice}
+    there = dub.client.sale(body, token=token)
+    data = expect_ok(there, "13")
+    check(
+        (data["customer"] or {}).get("externalId") == there_customer
+        and (data["sale"] or {}).get("amount") == 700,
+        "13",
+        "an invoiceId recorded in one workspace must not be replayed in another",
+        here,
+        there,
+    )

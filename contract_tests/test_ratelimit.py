@@ -86,3 +86,13 @@ def test_limit_is_per_token(dub: Target) -> None:
     other = dub.token_with(rate_limit=1)
     fresh = dub.client.sale({"customerExternalId": dub.unique("nobody"), "amount": 1}, token=other)
     check(fresh.status == 200, "6", "a second token must have its own window", over, fresh)
+
+
+def test_refused_roles_count_towards_the_limit(dub: Target) -> None:
+    """Rule 6: the 403s of rules 7-8 count: a viewer over its limit gets 429, not 403."""
+    token = dub.token_with(role="viewer", rate_limit=1)
+    body = {"customerExternalId": dub.unique("nobody"), "amount": 1}
+    first = dub.client.sale(body, token=token)
+    expect_error(first, "7", 403, "forbidden")
+    second = dub.client.sale(body, token=token)
+    expect_error(second, "6", 429, "rate_limit_exceeded", TOO_MANY)

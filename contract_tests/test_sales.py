@@ -243,3 +243,21 @@ def test_customer_with_disabled_link_is_404(dub: Target) -> None:
     message = f"Link {link_id} for customer {record['id']} is disabled, sale not tracked"
     expect_error(answer, "14", 404, "not_found", message)
     check(not dub.records("sales", invoiceId=invoice), "14", "a sale was recorded", answer)
+
+
+def test_latest_lead_is_used_by_default(dub: Target) -> None:
+    """Rule 14: without leadEventName the sale uses the customer's latest lead event."""
+    record = dub.customer_record(leadEventName="Sign up")
+    admin = dub.require_admin("add a lead")
+    payload = {"customerExternalId": record["externalId"], "workspaceId": dub.workspace_id}
+    latest = admin.call("POST", "leads", {**payload, "eventName": "Trial started"})
+    invoice = dub.invoice()
+    body = {"customerExternalId": record["externalId"], "amount": 650, "invoiceId": invoice}
+    expect_ok(answer := dub.client.sale(body), "14")
+    sales = dub.records("sales", invoiceId=invoice)
+    check(
+        len(sales) == 1 and sales[0].get("leadId") == latest["id"],
+        "14",
+        f"the sale must use the latest lead {latest['id']} 'Trial started': {sales}",
+        answer,
+    )

@@ -125,6 +125,32 @@ class DirectNameIgnoresEmail(Rewriter):
             data["customer"]["name"] = "Brave Teal Otter"
 
 
+class FirstLeadByDefault(Rewriter):
+    """Without leadEventName the customer's first lead is used, not the latest."""
+
+    def request(self, call: Call) -> Answer | None:
+        body = _body(call)
+        external_id = body.get("customerExternalId")
+        if not call.is_sale or "leadEventName" in body or not isinstance(external_id, str):
+            return None
+        snapshot = self.app.store.snapshot()
+        ids = {c["id"] for c in snapshot["customers"] if c["externalId"] == external_id}
+        leads = [lead for lead in snapshot["leads"] if lead["customerId"] in ids]
+        if leads:
+            body["leadEventName"] = min(leads, key=lambda lead: lead["timestamp"])["eventName"]
+        return None
+
+
+class EmptyAvatarNulled(Rewriter):
+    """customerAvatar "" comes back as null instead of ""."""
+
+    def response(self, call: Call, answer: Answer) -> None:
+        data = answer.json
+        customer = data.get("customer") if isinstance(data, dict) else None
+        if answer.status == 200 and customer and customer.get("avatar") == "":
+            customer["avatar"] = None
+
+
 class UnknownClickNulls(Rewriter):
     """An unknown click answers 200 with nulls instead of 404."""
 
@@ -201,6 +227,26 @@ class ReplayEchoesNewAmount(Rewriter):
             and body.get("currency") is None
         ):
             sale["amount"] = body["amount"]
+
+
+class IdempotencyAcrossWorkspaces(Rewriter):
+    """Invoices are remembered globally: another workspace's invoice is replayed to you."""
+
+    def __init__(self, app: MockApp) -> None:
+        super().__init__(app)
+        self.answers: dict[str, bytes] = {}
+
+    def request(self, call: Call) -> Answer | None:
+        invoice = _body(call).get("invoiceId")
+        if call.is_sale and isinstance(invoice, str) and invoice in self.answers:
+            stored = self.answers[invoice]
+            return Answer(200, [("Content-Type", "application/json")], stored, json.loads(stored))
+        return None
+
+    def response(self, call: Call, answer: Answer) -> None:
+        invoice = _body(call).get("invoiceId")
+        if isinstance(invoice, str) and _sale(answer) is not None:
+            self.answers.setdefault(invoice, json.dumps(answer.json).encode())
 
 
 # Validation ----------------------------------------------------------------------------------
@@ -525,6 +571,17 @@ VARIANTS: tuple[Variant, ...] = (
         "direct-name-ignores-email",
         DirectNameIgnoresEmail,
         ("test_direct_sale_name_falls_back_to_email",),
+    ),
+    Variant("first-lead-by-default", FirstLeadByDefault, ("test_latest_lead_is_used_by_default",)),
+    Variant(
+        "empty-avatar-nulled",
+        EmptyAvatarNulled,
+        ("test_direct_sale_keeps_empty_avatar_and_names_empty_lead",),
+    ),
+    Variant(
+        "idempotency-across-workspaces",
+        IdempotencyAcrossWorkspaces,
+        ("test_invoice_ids_are_per_workspace",),
     ),
     Variant("unknown-click-nulls", UnknownClickNulls, ("test_unknown_click_is_404",)),
     Variant(
