@@ -44,16 +44,26 @@ def dub_target(request: pytest.FixtureRequest) -> Iterator[Target]:
         token = token or DEFAULT_MOCK_TOKEN
     elif not token:
         pytest.exit("--dub-token is required with --dub-base-url", returncode=USAGE_ERROR)
-    base_url = str(base_url).rstrip("/")
+    try:
+        yield _probe_target(config, str(base_url).rstrip("/"), str(token), session)
+    finally:
+        session.close()
+        if server is not None:
+            server.stop()
+
+
+def _probe_target(
+    config: pytest.Config, base_url: str, token: str, session: PacedSession
+) -> Target:
+    """The target, its admin API if any, and a token it accepts; else a usage error."""
     try:
         admin, note = probe_admin(base_url, session)
     except ConnectionError as exc:
         pytest.exit(str(exc), returncode=USAGE_ERROR)
-    client = DubClient(base_url, str(token), session)
     target = Target(
         base_url=base_url,
-        token=str(token),
-        client=client,
+        token=token,
+        client=DubClient(base_url, token, session),
         admin=admin,
         admin_note=note,
         customer_external_id=_option(config, "dub_customer_external_id"),
@@ -63,12 +73,7 @@ def dub_target(request: pytest.FixtureRequest) -> Iterator[Target]:
     if refusal is not None:
         pytest.exit(refusal, returncode=USAGE_ERROR)
     config.stash[TARGET_KEY] = target
-    try:
-        yield target
-    finally:
-        session.close()
-        if server is not None:
-            server.stop()
+    return target
 
 
 def _token_refusal(target: Target) -> str | None:

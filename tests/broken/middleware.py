@@ -149,6 +149,17 @@ class Rewriter:
         return [answer.body]
 
 
+def request_body(call: Call) -> dict[str, Any]:
+    return call.body if isinstance(call.body, dict) else {}
+
+
+def sale_of(answer: Answer) -> dict[str, Any] | None:
+    data = answer.json
+    if answer.status == 200 and isinstance(data, dict) and isinstance(data.get("sale"), dict):
+        return data["sale"]
+    return None
+
+
 def passthrough(app: MockApp) -> WSGIApplication:
     """The faithful mock behind the same plumbing: it must pass every check."""
     return Rewriter(app)

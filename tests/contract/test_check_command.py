@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from broken.faults_logic import IdempotencyIgnored, LeakedField
 from broken.middleware import Answer, Call, passthrough
 from broken.serve import serving
-from broken.variants import IdempotencyIgnored, LeakedField
 
 from contract_tests import runner
 from mockserver import create_app

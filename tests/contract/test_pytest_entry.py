@@ -6,8 +6,8 @@ import itertools
 import sys
 from pathlib import Path
 
+from broken.faults_logic import UnknownCustomer404
 from broken.serve import serving
-from broken.variants import UnknownCustomer404
 
 from mockserver import create_app
 
