@@ -44,10 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--admin-token", metavar="T", help="require Bearer T on /__mock/*")
     serve.add_argument("--quiet", action="store_true", help="no per-request log line")
 
-    check = verbs.add_parser(
-        "check", help="check an implementation against the contract", add_help=False
-    )
-    check.add_argument("args", nargs=argparse.REMAINDER)
+    # `check` has its own parser in contract_tests.runner; listed here for `dub-mock --help`.
+    verbs.add_parser("check", help="check an implementation against the contract", add_help=False)
 
     spec = verbs.add_parser("spec", help="print the bundled OpenAPI spec")
     spec.add_argument("--path", action="store_true", help="print its file path instead")
@@ -146,14 +144,15 @@ def serve(settings: Settings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["check"]:
+        runner = importlib.import_module("contract_tests.runner")
+        return int(runner.main(arguments[1:]))
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     try:
         if args.verb == "serve":
             return serve(serve_settings(args))
-        if args.verb == "check":
-            runner = importlib.import_module("contract_tests.runner")
-            return int(runner.main(list(args.args)))
         if args.verb == "spec":
             from .spec import bundled_spec_path
 

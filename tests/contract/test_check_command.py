@@ -190,11 +190,6 @@ def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--junit-xml" in capsys.readouterr().out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mockserver/cli.py: the `check` subparser's REMAINDER argument does not take "
-    "leading options, so `dub-mock check --base-url ...` is refused by argparse",
-)
 def test_dub_mock_check_command_dispatches_to_the_runner(faithful_url: str) -> None:
     argv = [sys.executable, "-m", "mockserver", "check", "--base-url", faithful_url]
     result = run([*argv, *TOKEN, *FAST])
