@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from waitress.channel import HTTPChannel
@@ -20,6 +21,9 @@ from waitress.task import ErrorTask
 from .app import STATUS_LINES, MockApp, create_app
 from .errors import INTERNAL_ERROR_MESSAGE, PayloadTooLarge, envelope
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 
 class DubErrorTask(ErrorTask):  # type: ignore[misc]
@@ -76,8 +80,10 @@ class DubWaitressServer(TcpWSGIServer):  # type: ignore[misc]
     channel_class = DubChannel
 
 
-def make_threaded_server(app: MockApp, host: str, port: int, threads: int = 8) -> Any:
-    """A waitress server for `app`; bodies over the app's limit are refused while reading.
+def make_threaded_server(
+    app: WSGIApplication, host: str, port: int, max_body: int, threads: int = 8
+) -> Any:
+    """A waitress server for `app`; bodies over `max_body` are refused while reading.
 
     waitress refuses a body of exactly its limit, the app accepts one: hence the + 1.
     """
@@ -86,7 +92,7 @@ def make_threaded_server(app: MockApp, host: str, port: int, threads: int = 8) -
         host=host,
         port=port,
         threads=threads,
-        max_request_body_size=app.settings.max_body + 1,
+        max_request_body_size=max_body + 1,
         clear_untrusted_proxy_headers=True,
         ident="dub-mock",
         channel_timeout=30,
@@ -94,11 +100,21 @@ def make_threaded_server(app: MockApp, host: str, port: int, threads: int = 8) -
 
 
 class MockServer:
-    """Context manager: `with MockServer(state="memory://") as m: m.url`."""
+    """Context manager: `with MockServer(state="memory://") as m: m.url`.
 
-    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+    `wsgi=` wraps the app before it is served (a middleware that records or rewrites traffic).
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        wsgi: Callable[[MockApp], WSGIApplication] | None = None,
+        **overrides: Any,
+    ) -> None:
         base = settings or Settings(quiet=True)
         self.settings = base.with_overrides(**overrides) if overrides else base
+        self._wrap = wsgi
         self.app: MockApp | None = None
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -116,7 +132,8 @@ class MockServer:
 
     def start(self) -> MockServer:
         self.app = create_app(self.settings)
-        self._server = make_threaded_server(self.app, self.settings.host, 0)
+        served = self._wrap(self.app) if self._wrap else self.app
+        self._server = make_threaded_server(served, self.settings.host, 0, self.settings.max_body)
         self._stopping.clear()
         self._thread = threading.Thread(
             target=self._serve, args=(self._server,), name="dub-mock-server", daemon=True

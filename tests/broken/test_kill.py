@@ -26,8 +26,8 @@ SEED = 20261123
 PARALLEL = 3
 TIMEOUT_S = 180
 FAITHFUL = "faithful-mock"
-# The check's own token gets a roomy limit: a variant that hides the rate-limit headers must not
-# make the check wait out one-minute windows. The rate-limit checks seed limited tokens of their own.
+# The check's own token gets a roomy limit: a variant that hides the rate-limit headers must
+# not make the check wait out one-minute windows (the rate-limit checks seed their own tokens).
 CHECK_TOKEN = "dub_check_token"
 ROOMY_TOKEN_SEED = {"tokens": [{"token": CHECK_TOKEN, "rateLimitPerMinute": 1_000_000}]}
 
