@@ -6,6 +6,7 @@ One request: `MockApp.__call__` → admin (`/__mock/*`) or the spec's route → 
 
 from __future__ import annotations
 
+import functools
 import random
 import sys
 import time
@@ -59,13 +60,14 @@ PREFER_MESSAGE = "Response forced by the Prefer header"
 class Exchange:
     """What one API request sent and got, for the journal and the access log."""
 
-    __slots__ = ("body", "headers", "payload", "status")
+    __slots__ = ("body", "headers", "parsed", "payload", "status")
 
     def __init__(self) -> None:
         self.status = 500
         self.payload: Any = None
         self.headers: Headers = []
         self.body: bytes = b""
+        self.parsed: Any = None  # the body as JSON, once it parsed
 
 
 class MockApp:
@@ -85,6 +87,7 @@ class MockApp:
         self.rng = rng or random.Random()
         self.spec = load_spec(settings.spec_path)
         self.adapter = build_map(self.spec).bind("localhost")
+        self._routes: dict[tuple[str, str], Operation] = {}
         ids = IdFactory(clock, rng)
         self.control = Control(ids, clock)
         self.tracker = SaleTracker(store, ids, clock)
@@ -129,13 +132,9 @@ class MockApp:
 
     def _api(self, environ: WSGIEnvironment, path: str, exchange: Exchange) -> None:
         method = environ["REQUEST_METHOD"]
-        try:
-            operation_id, _ = self.adapter.match(path, method=method)
-        except RoutingNotFound:
-            raise NotFound(f"The requested path {path} was not found.") from None
-        except RoutingMethodNotAllowed as exc:
-            raise MethodNotAllowed(exc.valid_methods or ()) from None
-        operation = self.spec.operations[operation_id]
+        operation = self._routes.get((method, path))
+        if operation is None:
+            operation = self._route(method, path)
         announced_length(environ, self.settings.max_body)
         fault = self.store.pop_fault()
         if fault is not None:
@@ -148,6 +147,19 @@ class MockApp:
             low, high = self.settings.latency_ms
             time.sleep(self.rng.uniform(low, high) / 1000)
         self._serve_operation(environ, operation, exchange)
+
+    def _route(self, method: str, path: str) -> Operation:
+        """Match the spec's Map; successful matches are remembered (a bounded few)."""
+        try:
+            operation_id, _ = self.adapter.match(path, method=method)
+        except RoutingNotFound:
+            raise NotFound(f"The requested path {path} was not found.") from None
+        except RoutingMethodNotAllowed as exc:
+            raise MethodNotAllowed(exc.valid_methods or ()) from None
+        operation = self.spec.operations[operation_id]
+        if len(self._routes) < 256:
+            self._routes[(method, path)] = operation
+        return operation
 
     def _serve_operation(
         self, environ: WSGIEnvironment, operation: Operation, exchange: Exchange
@@ -164,7 +176,7 @@ class MockApp:
             if forced is not None:
                 raise ApiError(PREFER_MESSAGE, error_code=code_for_status(forced), status=forced)
             exchange.body = read_body(environ, self.settings.max_body)
-            body = parse_json(exchange.body)
+            body = exchange.parsed = parse_json(exchange.body)
             assert operation.request_validator is not None
             external_id = check_track_sale_body(
                 body, operation.request_validator, operation.integer_fields
@@ -226,7 +238,7 @@ class MockApp:
                 "query": environ.get("QUERY_STRING", ""),
                 "status": exchange.status,
                 "requestHeaders": _journal_headers(environ),
-                "requestBody": _journal_body(exchange.body),
+                "requestBody": _journal_body(exchange.body, exchange.parsed),
                 "responseBody": exchange.payload,
                 "durationMs": round(elapsed_ms, 3),
                 "time": self.clock(),
@@ -258,23 +270,30 @@ def _preferred_status(prefer: str | None, operation: Operation) -> int | None:
     return None
 
 
+@functools.lru_cache(maxsize=512)
+def _header_name(environ_key: str) -> str:
+    """HTTP_X_REQUEST_ID → X-Request-Id (cached: the same few headers come every time)."""
+    return environ_key[5:].replace("_", "-").title()
+
+
 def _journal_headers(environ: WSGIEnvironment) -> dict[str, str]:
     headers = {}
     for key, value in environ.items():
         if key.startswith("HTTP_"):
-            name = key[5:].replace("_", "-").title()
+            name = _header_name(key)
             headers[name] = "[redacted]" if name == "Authorization" else str(value)
     if environ.get("CONTENT_TYPE"):
         headers["Content-Type"] = environ["CONTENT_TYPE"]
     return headers
 
 
-def _journal_body(raw: bytes) -> Any:
+def _journal_body(raw: bytes, parsed: Any) -> Any:
     """The body as JSON when it can be stored and listed as JSON again, else as (cut) text."""
     if not raw:
         return None
     try:
-        parsed = orjson.loads(raw)
+        if parsed is None:
+            parsed = orjson.loads(raw)
         orjson.dumps([[[[parsed]]]])  # the journal nests it; orjson writes at most 254 levels
     except (orjson.JSONDecodeError, TypeError):
         return raw[:4096].decode("utf-8", "replace")

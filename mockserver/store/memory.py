@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -109,6 +108,23 @@ class MemoryView:
             self._s.invoices[key] = (_compact(response), now_ms)
 
 
+class _Transaction:
+    """The store's lock around its view; a plain class, cheaper than a generator context."""
+
+    __slots__ = ("_lock", "_view")
+
+    def __init__(self, lock: threading.RLock, view: MemoryView) -> None:
+        self._lock = lock
+        self._view = view
+
+    def __enter__(self) -> MemoryView:
+        self._lock.acquire()
+        return self._view
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._lock.release()
+
+
 class MemoryStore:
     """The default store: fast, lost when the process ends, refused with --workers > 1."""
 
@@ -119,12 +135,10 @@ class MemoryStore:
         self._state = _State({}, journal_limit)
         self._view = MemoryView(self._state)
 
-    @contextmanager
-    def transaction(self) -> Iterator[StateView]:
+    def transaction(self) -> _Transaction:
         # Records are changed in place, so a failed unit of work must not leave half its writes:
         # the tracking logic raises only before its first write, which keeps this safe.
-        with self._lock:
-            yield self._view
+        return _Transaction(self._lock, self._view)
 
     def initialise(self, build: Callable[[StateView], None], fx_rates: dict[str, float]) -> bool:
         with self._lock:
