@@ -182,18 +182,23 @@ def render(data: dict[str, Any]) -> tuple[str, list[tuple[str, str, str, bool]]]
         )
         add("")
     variant = next(
-        (k[0] for k in f.by if k[0].startswith("dub-mock-") and k[0].endswith("-thread")), None
+        (k[0] for k in f.by if k[0].startswith("dub-mock-wsgi-") and k[0].endswith("-thread")),
+        None,
     )
     if variant and f.has("dub-mock-quiet", "new"):
-        threads = variant.removeprefix("dub-mock-").removesuffix("-thread")
+        threads = variant.removeprefix("dub-mock-wsgi-").removesuffix("-thread")
         ratio, lo, hi = f.ratio(variant, "dub-mock-quiet", "new")
+        st = data["settings"]
+        how = (
+            f"granian's {st.get('serve_interface', 'wsgi').upper()} interface, "
+            f"{st.get('serve_threads', '?')} app thread(s)"
+        )
         add(
-            f"**Python threads.** The same quiet app on granian with {threads} Python "
-            f"thread(s) per worker instead of serve's "
-            f"{data['settings'].get('serve_threads', 'default')} serves "
-            f"{fmt_int(f.rps(variant, 'new'))} new sales a second against "
-            f"{fmt_int(f.rps('dub-mock-quiet', 'new'))}: {fmt(ratio, 2)}\u00d7 "
-            f"({fmt(lo, 2)}\u2013{fmt(hi, 2)}), at "
+            f"**Interface and threads.** The same quiet app on granian's plain WSGI interface "
+            f"with {threads} Python thread(s) per worker (no protection against stalled "
+            f"uploads) serves {fmt_int(f.rps(variant, 'new'))} new sales a second, against "
+            f"{fmt_int(f.rps('dub-mock-quiet', 'new'))} as `dub-mock serve` runs it ({how}): "
+            f"{fmt(ratio, 2)}\u00d7 ({fmt(lo, 2)}\u2013{fmt(hi, 2)}), at "
             f"{fmt(f.get(variant, 'new', 'cpu_us_per_request'), 0)} against "
             f"{fmt(f.get('dub-mock-quiet', 'new', 'cpu_us_per_request'), 0)} µs of server CPU "
             "per request."
