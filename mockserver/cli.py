@@ -108,10 +108,17 @@ def banner(settings: Settings) -> str:
     return "\n".join(lines)
 
 
-#: Python threads per worker. Each request holds one while the app runs, including while it
-#: waits for a slow client's body, so a handful of stalled uploads must not freeze the mock;
-#: idle threads cost nothing, and the GIL keeps busy ones from competing for more than a core.
-PYTHON_THREADS = 64
+def python_threads(settings: Settings) -> int:
+    """Python threads per granian worker that run the app.
+
+    Few: the GIL runs one at a time, and measured under load 64 threads serve a third of what
+    3 do (they convoy on the GIL and the store's lock). Many when --latency makes requests
+    sleep on purpose. The price: each thread waits for its request's whole body, so as many
+    clients stalling mid-upload as there are threads stall the mock (see the README).
+    """
+    if settings.latency_ms is not None:
+        return 64
+    return (os.cpu_count() or 1) + 1
 
 
 def serve(settings: Settings) -> int:
@@ -135,9 +142,9 @@ def serve(settings: Settings) -> int:
         port=settings.port,
         interface=Interfaces.WSGI,
         workers=settings.workers,
-        log_level="error",  # type: ignore[arg-type]  # (granian warns of the thread count)
+        log_level="error",  # type: ignore[arg-type]  # granian warns of 64 threads (--latency)
         log_access=False,
-        blocking_threads=PYTHON_THREADS,
+        blocking_threads=python_threads(settings),
     )
     server.serve()
     return 0
