@@ -41,40 +41,18 @@ ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))  # e.g. "p
 SKIP = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))  # e.g. "dub-mock-sqlite"
 
 
-def serve_interface() -> str:
-    """ "rsgi" when `dub-mock serve` runs the app behind its RSGI adapter, else "wsgi"."""
-    try:
-        import inspect
-
-        from mockserver import cli
-
-        return "rsgi" if "Interfaces.RSGI" in inspect.getsource(cli.serve) else "wsgi"
-    except (ImportError, AttributeError, OSError):
-        return "wsgi"
-
-
 def serve_threads() -> int:
-    """The Python threads that run the app in `dub-mock serve` (mockserver/cli.py, rsgi.py)."""
-    try:
-        from mockserver import Settings, cli
+    """The Python threads that run the app in `dub-mock serve` (mockserver/cli.py)."""
+    from mockserver import Settings, cli
 
-        if serve_interface() == "rsgi":
-            from mockserver.rsgi import app_threads
-
-            return int(app_threads(Settings()))
-        if hasattr(cli, "PYTHON_THREADS"):
-            return int(cli.PYTHON_THREADS)
-        return int(cli.python_threads(Settings()))
-    except (ImportError, AttributeError):
-        return 2 * (os.cpu_count() or 1) + 1
+    return int(cli.python_threads(Settings()))
 
 
 def threads_variant() -> Server:
     """The quiet app on granian's plain WSGI interface with one Python thread: the fastest
     setting without protection against stalled uploads, next to what serve does (or, if serve
     already does that, with 2 * cores + 1 threads)."""
-    one = serve_interface() == "rsgi" or serve_threads() != 1
-    threads = 1 if one else 2 * (os.cpu_count() or 1) + 1
+    threads = 1 if serve_threads() != 1 else 2 * (os.cpu_count() or 1) + 1
     port = harness.free_port()
     argv = [str(VENV_BIN / "granian"), *granian_flags(threads), "--host", "127.0.0.1"]
     argv += ["--port", str(port), "mockserver.wsgi:app"]
@@ -100,9 +78,6 @@ def granian_flags(threads: int) -> list[str]:
 def hello_granian_flags() -> list[str]:
     """granian flags for the hello-world limit: the settings `dub-mock serve` gives granian
     (mockserver/cli.py: one worker, the same interface and threads, no access log)."""
-    if serve_interface() == "rsgi":
-        return ["--interface", "rsgi", "--workers", "1", "--log-level", "warning",
-                "--no-access-log", "--no-ws"]  # fmt: skip
     return granian_flags(serve_threads())
 
 
@@ -128,7 +103,7 @@ def hello_server() -> Server:
         "--port",
         str(port),
     ]
-    argv.append("hello_rsgi:app" if serve_interface() == "rsgi" else "hello_app:app")
+    argv.append("hello_app:app")
     return Server("hello-world", argv, "hello", cwd=harness.HERE, port=port)
 
 
