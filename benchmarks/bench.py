@@ -351,7 +351,7 @@ def main() -> int:
             "threads": THREADS,
             "connections": CONNECTIONS,
             "serve_threads": serve_threads(),
-            "serve_interface": serve_interface(),
+            "serve_interface": "wsgi",
         },
         "machine": facts,
         "servers": {s.name: s.command for s in wanted},
