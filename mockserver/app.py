@@ -19,6 +19,7 @@ from werkzeug.exceptions import MethodNotAllowed as RoutingMethodNotAllowed
 from werkzeug.exceptions import NotFound as RoutingNotFound
 
 from . import cors
+from .accesslog import AccessLog
 from .admin import ADMIN_PREFIX, AdminApi
 from .auth import authenticate, authorize
 from .body import announced_length, read_body
@@ -88,6 +89,7 @@ class MockApp:
         self.spec = load_spec(settings.spec_path)
         self.adapter = build_map(self.spec).bind("localhost")
         self._routes: dict[tuple[str, str], Operation] = {}
+        self.access_log = AccessLog()
         ids = IdFactory(clock, rng)
         self.control = Control(ids, clock)
         self.tracker = SaleTracker(store, ids, clock)
@@ -220,7 +222,7 @@ class MockApp:
         if not path.startswith(ADMIN_PREFIX) and exchange.status != 204:
             self._journal(environ, path, exchange, elapsed_ms)
         if not self.settings.quiet:
-            sys.stderr.write(
+            self.access_log.write(
                 f'{environ.get("REMOTE_ADDR", "-")} "{environ.get("REQUEST_METHOD")} {path}" '
                 f"{exchange.status} {elapsed_ms:.1f}ms\n"
             )
