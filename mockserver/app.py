@@ -6,6 +6,7 @@ One request: `MockApp.__call__` → admin (`/__mock/*`) or the spec's route → 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import random
 import sys
@@ -233,6 +234,11 @@ class MockApp:
     def _journal(
         self, environ: WSGIEnvironment, path: str, exchange: Exchange, elapsed_ms: float
     ) -> None:
+        if not exchange.body and exchange.status != 413:
+            # Answered before the body was read (auth, rate limit, faults, Prefer): read it
+            # now, so the journal shows what the client sent.
+            with contextlib.suppress(ApiError, OSError, ValueError):
+                exchange.body = read_body(environ, self.settings.max_body)
         self.store.log_request(
             {
                 "method": environ.get("REQUEST_METHOD"),

@@ -27,7 +27,7 @@ def test_failing_test_shows_the_conversation(downstream: pytest.Pytester, run) -
             '    sent: {"customerExternalId": "user_42", "amount": 4900, "invoiceId": "INV_9"}',
             '    got:  {"eventName": "Purchase", "customer": {"id": "cus_*',
             "POST /track/sale → 401 (* ms)",
-            "    sent: (body not recorded)",
+            '    sent: {"customerExternalId": "user_42"}',
             '    got:  {"error": {"code": "unauthorized", '
             '"message": "Unauthorized: Invalid API key.", *',
         ]
