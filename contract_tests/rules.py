@@ -52,6 +52,8 @@ RULES: dict[str, str] = {
     "spec": "The bundled OpenAPI spec: status codes, content types and schemas of every answer",
 }
 
+# Written out from BEHAVIOR's table, not imported from mockserver: the suite is an independent
+# oracle, so a wrong entry in the mock's own table is caught rather than copied.
 STATUS_CODES: dict[str, int] = {
     "bad_request": 400,
     "unauthorized": 401,

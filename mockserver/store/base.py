@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -80,5 +80,9 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-def iter_kinds() -> Iterator[str]:
-    yield from ("workspaces", "tokens", "links", "clicks", "customers", "leads", "sales")
+def latest_lead(leads: Sequence[Record], event_name: str | None) -> Record | None:
+    """The newest of a customer's leads (oldest first), or the newest with that exact name."""
+    for lead in reversed(leads):
+        if event_name is None or lead["eventName"] == event_name:
+            return lead
+    return None

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from ..models import Record
-from .base import StateView
+from .base import StateView, latest_lead
 
 
 class _State:
@@ -67,10 +67,7 @@ class MemoryView:
         return self._s.customers_by_external_id.get((workspace_id, external_id))
 
     def latest_lead(self, customer_id: str, event_name: str | None) -> Record | None:
-        for lead in reversed(self._s.leads_by_customer.get(customer_id, ())):
-            if event_name is None or lead["eventName"] == event_name:
-                return lead
-        return None
+        return latest_lead(self._s.leads_by_customer.get(customer_id, ()), event_name)
 
     def sale_response(
         self, workspace_id: str, invoice_id: str, since_ms: int

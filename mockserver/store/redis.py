@@ -32,7 +32,7 @@ import redis
 
 from ..errors import StoreError
 from ..models import Record
-from .base import StateView
+from .base import StateView, latest_lead
 
 LOCK_TTL_MS = 15_000
 """A unit of work that holds the lock longer than this loses it and is refused at commit."""
@@ -249,10 +249,7 @@ class RedisView:
         return [] if raw is None else cast(list[Record], _load(raw))
 
     def latest_lead(self, customer_id: str, event_name: str | None) -> Record | None:
-        for lead in reversed(self._leads_of(customer_id)):
-            if event_name is None or lead["eventName"] == event_name:
-                return lead
-        return None
+        return latest_lead(self._leads_of(customer_id), event_name)
 
     def sale_response(
         self, workspace_id: str, invoice_id: str, since_ms: int
