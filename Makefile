@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8787
 HOST   ?= 127.0.0.1
 SEED   ?= examples/seed.yaml
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2
 
 .DEFAULT_GOAL := help
 .PHONY: help venv serve test lint format typecheck unit bench clean
