@@ -26,11 +26,12 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
 
-class DubErrorTask(ErrorTask):  # type: ignore[misc]
+class DubErrorTask(ErrorTask):
     """waitress's answer to a request it refuses before the app sees it, in Dub's envelope."""
 
     def execute(self) -> None:
-        error = self.request.error
+        request: Any = self.request
+        error: Any = request.error  # a waitress.utilities.Error subclass
         status = int(error.code)
         if status == 413:
             limit = self.channel.adj.max_request_body_size - 1  # see make_threaded_server
@@ -41,19 +42,18 @@ class DubErrorTask(ErrorTask):  # type: ignore[misc]
             status, code, message = 400, "bad_request", f"{error.reason}: {error.body}"
         body = orjson.dumps(envelope(code, message))
         self.status = STATUS_LINES[status]
-        self.response_headers.extend(
-            [
-                ("Content-Type", "application/json"),
-                ("Content-Length", str(len(body))),
-                ("Connection", "close"),
-            ]
-        )
+        self.response_headers = [
+            *self.response_headers,
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("Connection", "close"),
+        ]
         self.close_on_finish = True
         self.content_length = len(body)
         self.write(body)
 
 
-class DubRequestParser(HTTPRequestParser):  # type: ignore[misc]
+class DubRequestParser(HTTPRequestParser):
     """waitress counts chunked framing (sizes, CRLFs) towards its body limit; give it room.
 
     A body with a Content-Length over the limit is still refused before it is read, and the app
@@ -71,12 +71,12 @@ class DubRequestParser(HTTPRequestParser):  # type: ignore[misc]
             self.adj = roomy
 
 
-class DubChannel(HTTPChannel):  # type: ignore[misc]
+class DubChannel(HTTPChannel):
     error_task_class = DubErrorTask
     parser_class = DubRequestParser
 
 
-class DubWaitressServer(TcpWSGIServer):  # type: ignore[misc]
+class DubWaitressServer(TcpWSGIServer):
     channel_class = DubChannel
 
 
