@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
+from sections import splice
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -154,15 +155,8 @@ def section(
 
 
 def write(text: str) -> None:
-    block = f"{BEGIN}\n{text}\n{END}"
-    current = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        updated = head + block + tail
-    else:
-        updated = current.rstrip("\n") + "\n\n" + block + "\n"
-    RESULTS.write_text(updated, encoding="utf-8")
+    current = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+    RESULTS.write_text(splice(current, text, BEGIN, END), encoding="utf-8")
 
 
 def main() -> int:

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sections import splice
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "RESULTS.md"
@@ -302,18 +304,6 @@ def render(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def splice(existing: str, block: str) -> str:
-    """Replace this benchmark's block, keeping every other section of RESULTS.md as it is."""
-    wrapped = f"{BEGIN}\n{block}{END}"
-    if BEGIN in existing and END in existing:
-        head, rest = existing.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        return head + wrapped + tail
-    if not existing.strip():
-        return f"# Benchmark results\n\n{wrapped}\n"
-    return existing.rstrip("\n") + f"\n\n{wrapped}\n"
-
-
 def commit() -> str:
     done = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
@@ -349,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     print(block)
     if args.write:
         existing = RESULTS.read_text() if RESULTS.exists() else ""
-        RESULTS.write_text(splice(existing, block))
+        RESULTS.write_text(splice(existing, block, BEGIN, END))
         print(f"wrote {RESULTS}", file=sys.stderr)
     return 0
 

@@ -15,6 +15,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from sections import splice
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 CHART = HERE / "results.png"
@@ -487,19 +489,6 @@ def render(data: dict[str, Any]) -> tuple[str, list[tuple[str, str, str, bool]]]
     return "\n".join(lines) + "\n", targets
 
 
-def splice(existing: str, block: str) -> str:
-    """Put the block between the markers, keeping every other section of the file."""
-    wrapped = f"{BEGIN}\n{block}{END}"
-    if BEGIN in existing and END in existing:
-        head, rest = existing.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        return head + wrapped + tail
-    if existing.startswith("# "):
-        title, _, rest = existing.partition("\n")
-        return f"{title}\n\n{wrapped}\n\n{rest.lstrip()}"
-    return f"# Benchmark results\n\n{wrapped}\n\n{existing.lstrip()}".rstrip() + "\n"
-
-
 def chart(data: dict[str, Any], target: Path = CHART) -> None:
     import matplotlib
 
@@ -663,7 +652,7 @@ def write(data: dict[str, Any]) -> None:
     partial = bool(data.get("partial"))
     results = HERE / "out" / "RESULTS-partial.md" if partial else RESULTS
     existing = results.read_text() if results.exists() else ""
-    results.write_text(splice(existing, block))
+    results.write_text(splice(existing, block, BEGIN, END))
     if data["runs"]:
         chart(data, HERE / "out" / "results.png" if partial else CHART)
     if partial:
@@ -677,7 +666,7 @@ def write(data: dict[str, Any]) -> None:
     # the README's performance section is this block too: keep its ratios those of the last run
     readme = README.read_text() if README.exists() else ""
     if BEGIN in readme and END in readme and data["runs"] and not data.get("partial"):
-        README.write_text(splice(readme, section))
+        README.write_text(splice(readme, section, BEGIN, END))
         print(f"updated the performance section of {README}")
 
 
