@@ -6,7 +6,7 @@ import base64
 import random
 import time
 from collections.abc import Callable
-from typing import Any, TypedDict
+from typing import Any
 
 Record = dict[str, Any]
 Clock = Callable[[], float]
@@ -75,14 +75,6 @@ class IdFactory:
     def random_name(self) -> str:
         """Dub's placeholder customer name, e.g. "Big Red Caribou"."""
         return " ".join(self._rng.choice(words) for words in (ADJECTIVES, COLOURS, ANIMALS))
-
-
-class TokenRecord(TypedDict):
-    token: str
-    workspaceId: str
-    role: str
-    expired: bool
-    rateLimitPerMinute: int | None
 
 
 def new_link(link_id: str, workspace_id: str, *, disabled: bool = False) -> Record:

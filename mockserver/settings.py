@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from .errors import ConfigError
@@ -33,7 +33,7 @@ class Settings:
     quiet: bool = False
     spec_path: str | None = None
     validate_responses: bool = False
-    journal_limit: int = field(default=1000)
+    journal_limit: int = 1000
 
     def __post_init__(self) -> None:
         if self.max_body < 1:
