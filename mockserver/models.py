@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import random
 import time
 from collections.abc import Callable
@@ -13,6 +12,7 @@ Clock = Callable[[], float]
 """Seconds since the epoch; injected so tests can pin time."""
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+NANOID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 ROLES = ("owner", "member", "viewer", "billing")
 PLANS = (
@@ -57,8 +57,17 @@ class IdFactory:
         return "".join(reversed(chars))
 
     def nanoid(self) -> str:
-        """16 URL-safe characters (96 random bits), the shape of Dub's event and click ids."""
-        return base64.urlsafe_b64encode(self._rng.randbytes(12)).decode()
+        """16 alphanumerics, the shape of Dub's event and click ids.
+
+        Dub's alphabet has no `-` or `_`, so an id never reads as a command-line option
+        when a user pastes it after `--click-id`.
+        """
+        value = self._rng.getrandbits(95)  # 2**95 < 62**16: every value fits in 16 digits
+        chars = []
+        for _ in range(16):
+            value, digit = divmod(value, 62)
+            chars.append(NANOID_ALPHABET[digit])
+        return "".join(chars)
 
     def customer_id(self) -> str:
         return "cus_" + self.ulid()

@@ -4,6 +4,7 @@ reset, --admin-token, faults, `Prefer: code=NNN`, and the request journal."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -121,6 +122,13 @@ def test_create_click_makes_a_link_when_none_is_named(api: HttpApi) -> None:
     assert reply.json == _record(api, "clicks", "id", "click_x")
     link = api.link(reply.json["linkId"])
     assert link["workspaceId"] == "ws_mock" and link["disabled"] is False
+
+
+def test_generated_click_ids_have_dubs_shape(api: HttpApi) -> None:
+    """16 alphanumerics: never a leading `-` that a CLI would read as an option."""
+    ids = [api.add_click()["id"] for _ in range(100)]
+    assert all(re.fullmatch("[0-9A-Za-z]{16}", click_id) for click_id in ids), ids
+    assert len(set(ids)) == len(ids)
 
 
 def test_a_clicks_workspace_is_the_given_one_else_its_links_else_the_default(

@@ -156,6 +156,19 @@ class Served:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def log_after(self, start: int, needle: str, count: int, timeout: float = 10) -> str:
+        """The log from `start` on, once `needle` shows `count` times in it.
+
+        The request log is written by a background thread, so a line lands a few
+        milliseconds after its answer.
+        """
+        deadline = time.monotonic() + timeout
+        while (text := self.log()[start:]).count(needle) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{needle!r} not {count} times in the log:\n{text}")
+            time.sleep(0.02)
+        return text
+
     def kill(self) -> None:
         """SIGKILL the server and its workers at once, as a crash would."""
         if self.proc is not None and self.proc.poll() is None:
