@@ -60,16 +60,43 @@ PREFER_MESSAGE = "Response forced by the Prefer header"
 
 
 class Exchange:
-    """What one API request sent and got, for the journal and the access log."""
+    """One API request on its way: what it waits for, what it sent and what it got."""
 
-    __slots__ = ("body", "headers", "parsed", "payload", "status")
+    __slots__ = (
+        "body",
+        "deferred",
+        "delay",
+        "headers",
+        "operation",
+        "parsed",
+        "path",
+        "payload",
+        "started",
+        "status",
+    )  # fmt: skip
 
-    def __init__(self) -> None:
-        self.status = 500
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.started = time.perf_counter()
+        self.operation: Operation | None = None  # the spec's route, once matched
+        self.delay = 0.0  # seconds to wait before answering (faults, --latency)
+        self.deferred: ApiError | None = None  # a fault's error, raised after the delay
+        self.status = 0  # 0 until answered
         self.payload: Any = None
         self.headers: Headers = []
         self.body: bytes = b""
         self.parsed: Any = None  # the body as JSON, once it parsed
+
+    def fail(self, error: ApiError) -> None:
+        self.status = error.code or 500
+        self.payload = error.body()
+        self.headers = error.extra_headers
+
+    def crash(self) -> None:
+        """An unexpected exception: logged, answered with Dub's fixed 500."""
+        traceback.print_exc(file=sys.stderr)
+        self.fail(InternalServerError())
+        self.headers = []
 
 
 class MockApp:
@@ -105,51 +132,75 @@ class MockApp:
         self.store.reset(self._build, self._fx_rates)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        started = time.perf_counter()
-        path = environ.get("PATH_INFO") or "/"
-        exchange = Exchange()
+        exchange = self.begin(environ)
+        if exchange.delay:
+            time.sleep(exchange.delay)
+        return self.finish(environ, exchange, start_response)
+
+    def begin(self, environ: WSGIEnvironment) -> Exchange:
+        """Everything decided before the wait: preflight, route, size, fault and latency.
+
+        Split from `finish` so that each server sleeps its own way: a WSGI thread with
+        `time.sleep`, the event loop of `dub-mock serve` with `asyncio.sleep`.
+        """
+        exchange = Exchange(environ.get("PATH_INFO") or "/")
         try:
             if self.settings.cors and cors.is_preflight(environ):
                 exchange.status = 204
                 exchange.headers = cors.preflight_headers(environ)
-            elif path.startswith(ADMIN_PREFIX):
-                self._admin(environ, path, exchange)
-            else:
-                self._api(environ, path, exchange)
+            elif not exchange.path.startswith(ADMIN_PREFIX):
+                self._plan_api(environ, exchange)
         except ApiError as error:
-            exchange.status = error.code or 500
-            exchange.payload = error.body()
-            exchange.headers = error.extra_headers
+            exchange.fail(error)
         except Exception:
-            traceback.print_exc(file=sys.stderr)
-            crash = InternalServerError()
-            exchange.status, exchange.payload, exchange.headers = 500, crash.body(), []
-        return self._respond(environ, path, exchange, started, start_response)
+            exchange.crash()
+        return exchange
 
-    def _admin(self, environ: WSGIEnvironment, path: str, exchange: Exchange) -> None:
+    def finish(
+        self, environ: WSGIEnvironment, exchange: Exchange, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """Answer the request `begin` opened, once its delay is over."""
+        try:
+            if exchange.status:
+                pass  # answered in `begin`
+            elif exchange.deferred is not None:
+                raise exchange.deferred
+            elif exchange.operation is not None:
+                self._serve_operation(environ, exchange.operation, exchange)
+            else:
+                self._admin(environ, exchange)
+        except ApiError as error:
+            exchange.fail(error)
+        except Exception:
+            exchange.crash()
+        return self._respond(environ, exchange, start_response)
+
+    def _admin(self, environ: WSGIEnvironment, exchange: Exchange) -> None:
         method = environ["REQUEST_METHOD"]
         raw = read_body(environ, self.settings.max_body) if method in {"POST", "PUT"} else b""
         exchange.status, exchange.payload = self.admin.handle(
-            method, path, environ.get("HTTP_AUTHORIZATION"), raw
+            method, exchange.path, environ.get("HTTP_AUTHORIZATION"), raw
         )
 
-    def _api(self, environ: WSGIEnvironment, path: str, exchange: Exchange) -> None:
+    def _plan_api(self, environ: WSGIEnvironment, exchange: Exchange) -> None:
         method = environ["REQUEST_METHOD"]
-        operation = self._routes.get((method, path))
+        operation = self._routes.get((method, exchange.path))
         if operation is None:
-            operation = self._route(method, path)
+            operation = self._route(method, exchange.path)
         announced_length(environ, self.settings.max_body)
+        exchange.operation = operation
         fault = self.store.pop_fault()
         if fault is not None:
             status, delay_ms = fault
-            if delay_ms:
-                time.sleep(delay_ms / 1000)
+            exchange.delay = delay_ms / 1000
             if status is not None:
-                raise ApiError(FAULT_MESSAGE, error_code=code_for_status(status), status=status)
+                exchange.deferred = ApiError(
+                    FAULT_MESSAGE, error_code=code_for_status(status), status=status
+                )
+                return
         if self.settings.latency_ms is not None:
             low, high = self.settings.latency_ms
-            time.sleep(self.rng.uniform(low, high) / 1000)
-        self._serve_operation(environ, operation, exchange)
+            exchange.delay += self.rng.uniform(low, high) / 1000
 
     def _route(self, method: str, path: str) -> Operation:
         """Match the spec's Map; successful matches are remembered (a bounded few)."""
@@ -196,12 +247,7 @@ class MockApp:
             operation.response_validators[200](exchange.payload)
 
     def _respond(
-        self,
-        environ: WSGIEnvironment,
-        path: str,
-        exchange: Exchange,
-        started: float,
-        start_response: StartResponse,
+        self, environ: WSGIEnvironment, exchange: Exchange, start_response: StartResponse
     ) -> Iterable[bytes]:
         try:
             body = b"" if exchange.payload is None else orjson.dumps(exchange.payload)
@@ -219,9 +265,10 @@ class MockApp:
             headers.extend(cors.response_headers(origin))
         status_line = STATUS_LINES.get(exchange.status) or f"{exchange.status} Error"
         start_response(status_line, headers)
-        elapsed_ms = (time.perf_counter() - started) * 1000
+        elapsed_ms = (time.perf_counter() - exchange.started) * 1000
+        path = exchange.path
         if not path.startswith(ADMIN_PREFIX) and exchange.status != 204:
-            self._journal(environ, path, exchange, elapsed_ms)
+            self._journal(environ, exchange, elapsed_ms)
         if not self.settings.quiet:
             self.access_log.write(
                 f'{environ.get("REMOTE_ADDR", "-")} "{environ.get("REQUEST_METHOD")} {path}" '
@@ -231,9 +278,7 @@ class MockApp:
             return [b""]
         return [body]
 
-    def _journal(
-        self, environ: WSGIEnvironment, path: str, exchange: Exchange, elapsed_ms: float
-    ) -> None:
+    def _journal(self, environ: WSGIEnvironment, exchange: Exchange, elapsed_ms: float) -> None:
         if not exchange.body and exchange.status != 413:
             # Answered before the body was read (auth, rate limit, faults, Prefer): read it
             # now, so the journal shows what the client sent.
@@ -242,7 +287,7 @@ class MockApp:
         self.store.log_request(
             {
                 "method": environ.get("REQUEST_METHOD"),
-                "path": path,
+                "path": exchange.path,
                 "query": environ.get("QUERY_STRING", ""),
                 "status": exchange.status,
                 "requestHeaders": _journal_headers(environ),

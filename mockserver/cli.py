@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import os
 import sys
 from collections.abc import Sequence
@@ -70,7 +71,7 @@ def serve_settings(args: argparse.Namespace) -> Settings:
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
-    """Settings as DUB_MOCK_* variables, the way they reach `mockserver.wsgi` in each worker."""
+    """Settings as DUB_MOCK_* variables, the way they reach `rsgi.serve_target` in each worker."""
     env = {
         "DUB_MOCK_STATE": settings.state,
         "DUB_MOCK_TOKENS": ",".join(settings.tokens),
@@ -108,22 +109,9 @@ def banner(settings: Settings) -> str:
     return "\n".join(lines)
 
 
-def python_threads(settings: Settings) -> int:
-    """Python threads per granian worker that run the app.
-
-    Few: the GIL runs one at a time, and measured under load 64 threads serve a third of what
-    3 do (they convoy on the GIL and the store's lock). Many when --latency makes requests
-    sleep on purpose. The price: each thread waits for its request's whole body, so as many
-    clients stalling mid-upload as there are threads stall the mock (see the README).
-    """
-    if settings.latency_ms is not None:
-        return 64
-    return (os.cpu_count() or 1) + 1
-
-
 def serve(settings: Settings) -> int:
     """Check the settings in this process (fail fast), then hand the app to granian."""
-    from granian.constants import Interfaces
+    from granian.constants import Interfaces, Loops
     from granian.server import Server
 
     from .app import create_app
@@ -137,14 +125,16 @@ def serve(settings: Settings) -> int:
     os.environ.update(settings_env(settings))
     print(banner(settings), file=sys.stderr, flush=True)
     server = Server(
-        "mockserver.wsgi:app",
+        "mockserver.rsgi:serve_target",
+        factory=True,
         address=settings.host,
         port=settings.port,
-        interface=Interfaces.WSGI,
+        interface=Interfaces.RSGI,
+        loop=Loops.uvloop if importlib.util.find_spec("uvloop") else Loops.asyncio,
         workers=settings.workers,
-        log_level="error",  # type: ignore[arg-type]  # granian warns of 64 threads (--latency)
+        log_level="error",  # type: ignore[arg-type]
         log_access=False,
-        blocking_threads=python_threads(settings),
+        websockets=False,
     )
     server.serve()
     return 0

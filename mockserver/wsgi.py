@@ -1,6 +1,7 @@
-"""The app built from DUB_MOCK_* variables: the target `dub-mock serve` hands to its workers.
+"""The app built from DUB_MOCK_* variables, for any WSGI server.
 
-Any WSGI server can serve it too: `granian --interface wsgi mockserver.wsgi:app`.
+`dub-mock serve` runs it on granian's RSGI interface (`mockserver.rsgi`); this module is for
+serving it yourself, e.g. `waitress-serve mockserver.wsgi:app`.
 """
 
 from __future__ import annotations

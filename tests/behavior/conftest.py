@@ -1,8 +1,9 @@
 """Fixtures for the behaviour suite: served mocks per store, in-process apps on a pinned clock.
 
-Every rule of the behaviour contract is checked over real HTTP against a `MockServer` on a free
-port, once per state store (`memory://` and a SQLite file), with one server per module, store and
-set of settings (reset over HTTP before each test). The fine cases that need a pinned clock or a
+Every rule of the behaviour contract is checked over real HTTP on a free port: against a
+`MockServer` once per state store (`memory://` and a SQLite file), and against `dub-mock serve`
+with `memory://` state; one server per module, store, server and set of settings (reset over
+HTTP before each test). The fine cases that need a pinned clock or a
 seeded random source drive `create_app(...)` in process through `werkzeug.test.Client`.
 """
 
@@ -15,31 +16,45 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from reliability.support import Served as ServeProcess
 
 from mockserver import MockServer, create_app
 
-from .support import STORES, HttpApi, PinnedClock, WsgiApi, state_url
+from .support import SERVINGS, HttpApi, PinnedClock, Served, WsgiApi, serve_flags, state_url
 
 _dirs = itertools.count()
 
 
-@pytest.fixture(scope="module", params=STORES)
-def store(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+@pytest.fixture(scope="module", params=SERVINGS)
+def serving(request: pytest.FixtureRequest) -> tuple[str, str]:
+    """(store, server): each store on `MockServer`, and memory on `dub-mock serve` too."""
+    store, front = request.param.partition("-")[::2]
+    return store, front or "waitress"
+
+
+@pytest.fixture(scope="module")
+def store(serving: tuple[str, str]) -> str:
+    return serving[0]
 
 
 @pytest.fixture(scope="module")
 def servers(
-    store: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Callable[..., MockServer]]:
+    serving: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[..., Served]]:
     """Served mocks for this module and store, one per distinct set of settings."""
-    started: dict[str, MockServer] = {}
+    store, front = serving
+    started: dict[str, Served] = {}
 
-    def get(**overrides: Any) -> MockServer:
+    def get(**overrides: Any) -> Served:
         key = repr(sorted(overrides.items()))
         if key not in started:
-            state = state_url(store, tmp_path_factory.mktemp(f"{store}-db"))
-            started[key] = MockServer(state=state, quiet=True, **overrides).start()
+            workdir = tmp_path_factory.mktemp(f"{store}-db")
+            state = state_url(store, workdir)
+            if front == "serve":
+                flags = ["--state", state, "--quiet", *serve_flags(overrides, workdir)]
+                started[key] = ServeProcess(flags, workdir).start()
+            else:
+                started[key] = MockServer(state=state, quiet=True, **overrides).start()
         return started[key]
 
     yield get
@@ -48,7 +63,7 @@ def servers(
 
 
 @pytest.fixture
-def make_api(servers: Callable[..., MockServer]) -> Callable[..., HttpApi]:
+def make_api(servers: Callable[..., Served]) -> Callable[..., HttpApi]:
     """`make_api(**settings)`: a client of a served mock with those settings, freshly reset."""
 
     def make(**overrides: Any) -> HttpApi:

@@ -14,18 +14,20 @@ import json
 import socket
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import yaml
 from openapi_schema_validator import OAS30Validator
 from werkzeug.datastructures import Headers
 from werkzeug.test import Client
 
-from mockserver import MockServer
-
 TOKEN = "dub_mock_key"
 WORKSPACE = "ws_mock"
 STORES = ("memory", "sqlite")
+#: Where the served suite runs: both stores on `MockServer` (waitress), and memory on
+#: `dub-mock serve` (granian's RSGI interface, the app on its event loop).
+SERVINGS = ("memory", "sqlite", "memory-serve")
 SPEC_PATH = Path(__file__).resolve().parents[2] / "spec" / "openapi.yaml"
 DOC_URL = "https://dub.co/docs/api-reference/errors#"
 _ABSENT: Any = object()
@@ -201,14 +203,50 @@ class Api:
         return found
 
 
+class Served(Protocol):
+    """A mock on a real socket: `MockServer`, or `dub-mock serve` run as a process."""
+
+    @property
+    def url(self) -> str: ...
+
+    def stop(self) -> None: ...
+
+
+def serve_flags(settings: Mapping[str, Any], workdir: Path) -> list[str]:
+    """The `dub-mock serve` flags for the settings the suite gives `MockServer`."""
+    flags: list[str] = []
+    for name, value in settings.items():
+        if name == "seed_data":
+            seed = workdir / "seed.json"
+            seed.write_text(json.dumps(value), encoding="utf-8")
+            flags += ["--seed", str(seed)]
+        elif name == "seed":
+            flags += ["--seed", value]
+        elif name == "admin_token":
+            flags += ["--admin-token", value]
+        elif name == "max_body":
+            flags += ["--max-body", str(value)]
+        elif name == "latency_ms":
+            flags += ["--latency", "{}-{}".format(*value)]
+        elif name == "tokens":
+            flags += [flag for token in value for flag in ("--token", token)]
+        elif name in {"cors", "rate_limit"} and value is False:
+            flags.append("--no-" + name.replace("_", "-"))
+        else:
+            raise ValueError(f"no serve flag for {name}={value!r}")
+    return flags
+
+
 class HttpApi(Api):
     """A client of a served mock, over a fresh TCP connection per request."""
 
-    def __init__(self, server: MockServer) -> None:
+    def __init__(self, server: Served) -> None:
         self.server = server
         self.url = server.url
-        self.host = server.settings.host
-        self.port = server.port
+        parts = urlsplit(server.url)
+        assert parts.hostname is not None and parts.port is not None
+        self.host = parts.hostname
+        self.port = parts.port
 
     def send(self, method: str, path: str, headers: Mapping[str, str], body: bytes | None) -> Reply:
         connection = http.client.HTTPConnection(self.host, self.port, timeout=30)

@@ -7,15 +7,14 @@ import json
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from mockserver import MockServer
-
-from .support import HttpApi, Reply
+from .support import HttpApi, Reply, Served
 
 NOBODY = {"customerExternalId": "nobody", "amount": 100}
 FAULT = "Fault injected by dub-mock"
@@ -386,7 +385,7 @@ SEED: dict[str, Any] = {
 
 @pytest.mark.parametrize("source", ["seed-data", "yaml-file", "json-file"])
 def test_reset_brings_back_the_seed_and_token_objects(
-    servers: Callable[..., MockServer], tmp_path: Path, source: str
+    servers: Callable[..., Served], tmp_path: Path, source: str
 ) -> None:
     if source == "seed-data":
         settings: dict[str, Any] = {"seed_data": SEED}
@@ -556,6 +555,18 @@ def test_a_delay_fault_waits_then_answers_normally(api: HttpApi) -> None:
     started = time.monotonic()
     assert api.track(NOBODY).status == 200
     assert time.monotonic() - started < 0.29  # the fault was used up: no second delay
+
+
+def test_a_delay_fault_holds_only_its_own_request(api: HttpApi) -> None:
+    api.add_fault(delayMs=600, count=1)
+    with ThreadPoolExecutor(1) as pool:
+        delayed = pool.submit(api.track, NOBODY)
+        time.sleep(0.1)
+        started = time.monotonic()
+        assert api.track(NOBODY).status == 200
+        assert time.monotonic() - started < 0.4
+        assert not delayed.done()
+        assert delayed.result().status == 200
 
 
 def test_a_fault_with_status_and_delay_waits_first(api: HttpApi) -> None:

@@ -71,18 +71,21 @@ class Target:
 
 @contextlib.contextmanager
 def serving(kind: str, workdir: Path) -> Iterator[Target]:
-    """A mock of that kind on a fresh SQLite file, seeded with one customer with a lead."""
-    state = f"sqlite:///{workdir}/state.db"
+    """A mock of that kind, seeded with one customer with a lead.
+
+    `serve-memory` runs the app on granian's event loop, `serve-sqlite` on its thread pool.
+    """
+    state = "memory://" if kind == "serve-memory" else f"sqlite:///{workdir}/state.db"
     seed = workdir / "seed.json"
     seed.write_text(json.dumps({"customers": [{"externalId": "buyer"}]}), encoding="utf-8")
-    if kind == "granian":
+    if kind.startswith("serve"):
         served = Served(
             ["--state", state, "--seed", str(seed), "--admin-token", ADMIN, "--quiet",
              "--no-rate-limit"],
             workdir,
         ).start()  # fmt: skip
         try:
-            yield Target("granian", served.port)
+            yield Target(kind, served.port)
         finally:
             served.stop()
     else:
@@ -95,7 +98,7 @@ def serving(kind: str, workdir: Path) -> Iterator[Target]:
             server.stop()
 
 
-@pytest.fixture(scope="module", params=["granian", "waitress"])
+@pytest.fixture(scope="module", params=["serve-memory", "serve-sqlite", "waitress"])
 def target(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Target]:
@@ -371,20 +374,12 @@ def test_chunked_bodies_that_lie_then_close(target: Target, announce: bytes, sen
 
 @pytest.mark.parametrize("ending", ["half-close", "close"])
 def test_a_chunked_body_cut_short_records_nothing(
-    target: Target, ending: str, request: pytest.FixtureRequest, tmp_path: Path
+    target: Target, ending: str, tmp_path: Path
 ) -> None:
     """A valid sale inside a chunk announced as 4096 bytes, then the client goes away.
 
     It runs on a server of its own, so that a failure cannot spill into the other tests.
     """
-    if target.kind == "granian":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="granian's wsgi.input ends a chunked body at the connection's end as if "
-                "the last chunk had come, so the app records the sale of an aborted upload",
-            )
-        )
     body = json.dumps({**SALE, "invoiceId": "INV-cut-short"}).encode()
     head = (
         b"POST /track/sale HTTP/1.1\r\nHost: x\r\nAuthorization: " + TOKEN + b"\r\n"
@@ -418,22 +413,11 @@ def test_slow_clients_do_not_starve_the_server(target: Target) -> None:
             sock.close()
 
 
-STALLED = 80  # above the Python threads per granian worker, below waitress's connection_limit (100)
+STALLED = 80  # below waitress's connection_limit (100)
 
 
-def test_slow_bodies_do_not_starve_the_server(
-    target: Target, request: pytest.FixtureRequest
-) -> None:
+def test_slow_bodies_do_not_starve_the_server(target: Target) -> None:
     """80 clients that send their headers and a few bytes of a 1000-byte body, then stall."""
-    if target.kind == "granian":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="granian runs each request on one of a worker's Python threads "
-                "(blocking_threads), which then blocks reading the body; as many stalled uploads "
-                "as threads freeze the worker, health checks included, until the clients leave",
-            )
-        )
     socks = []
     try:
         for _ in range(STALLED):

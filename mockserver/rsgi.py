@@ -1,0 +1,204 @@
+"""`dub-mock serve`'s front on granian's RSGI interface: every body is read on the event loop.
+
+Why not granian's WSGI interface: there each request holds one of a few Python threads while
+its body arrives, so a handful of clients stalling mid-upload freeze the server, and a chunked
+body that the client cuts short reads as complete. Here a body is awaited without holding a
+thread, a body cut short raises, and only whole requests reach the app.
+
+With `memory://` state the app then runs on the loop itself: no thread hand-offs, no GIL
+convoy. SQLite and Redis wait on disk, network and a shared lock, so there the app runs on a
+small thread pool instead and the loop stays free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import sys
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import unquote
+
+import orjson
+from granian._granian import RSGIHTTPProtocol as HTTPProtocol
+from granian._granian import RSGIProtocolClosed as ProtocolClosed
+from granian._granian import RSGIProtocolError as ProtocolError
+from granian.rsgi import Scope
+
+from .app import MockApp, create_app
+from .errors import envelope
+from .settings import Settings
+
+Answer = tuple[int, list[tuple[str, str]], bytes]
+
+JSON_HEADERS = [("Content-Type", "application/json")]
+BODY_CUT = orjson.dumps(
+    envelope("bad_request", "The request body was cut short or its chunked framing is malformed.")
+)
+
+WSGI_BASE: dict[str, Any] = {
+    "wsgi.version": (1, 0),
+    "wsgi.errors": sys.stderr,
+    "wsgi.multithread": True,
+    "wsgi.multiprocess": True,
+    "wsgi.run_once": False,
+    "SCRIPT_NAME": "",
+}
+
+
+class RsgiFront:
+    """Serves a `MockApp` over RSGI: async body, then the app on the loop or a thread."""
+
+    def __init__(self, app: MockApp, threads: int) -> None:
+        self.app = app
+        self.limit = app.settings.max_body
+        on_loop = app.settings.state.startswith("memory:")
+        self.pool = None if on_loop else ThreadPoolExecutor(threads, "dub-mock")
+
+    async def __call__(self, scope: Scope, protocol: HTTPProtocol) -> None:
+        if scope.proto != "http":
+            return
+        environ = wsgi_environ(scope)
+        try:
+            body = await self._read_body(environ, protocol)
+        except (ProtocolClosed, ProtocolError, BodyCut):
+            # Cut short or malformed framing: refused whole, so nothing is recorded. The
+            # client may be gone already; if it still listens, it gets Dub's envelope.
+            protocol.response_bytes(400, JSON_HEADERS, BODY_CUT)
+            return
+        environ["wsgi.input"] = io.BytesIO(body)
+        if self.pool is None:
+            status, headers, payload = await self._answer_on_loop(environ)
+        else:
+            loop = asyncio.get_running_loop()
+            status, headers, payload = await loop.run_in_executor(
+                self.pool, call_wsgi, self.app, environ
+            )
+        protocol.response_bytes(status, headers, payload)
+
+    async def _read_body(self, environ: dict[str, Any], protocol: HTTPProtocol) -> bytes:
+        """The whole body, or enough of it for the app to refuse it (400 or 413).
+
+        A Content-Length over the limit is left unread; a chunked body is read only until it
+        passes the limit. Either way `body.read_body` then answers as on any other server.
+        """
+        length = environ.get("CONTENT_LENGTH")
+        if length is not None:
+            if not length.isdigit() or not 0 < int(length) <= self.limit:
+                return b""
+            return await protocol()  # raises when the client leaves before the last byte
+        if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return b""
+        return await read_chunked(protocol, self.limit)
+
+    async def _answer_on_loop(self, environ: dict[str, Any]) -> Answer:
+        exchange = self.app.begin(environ)
+        if exchange.delay:
+            await asyncio.sleep(exchange.delay)
+        start = StartResponse()
+        payload = b"".join(self.app.finish(environ, exchange, start))
+        return start.status, start.headers, payload
+
+
+class BodyCut(Exception):
+    """The client ended a chunked body without its last chunk."""
+
+
+async def read_chunked(protocol: HTTPProtocol, limit: int) -> bytes:
+    """A chunked body, up to the first chunk that passes `limit`; `BodyCut` if it was cut.
+
+    granian's body iterator yields `b""` for the end of the body and also for a stream error
+    (a connection lost mid-chunk), which is then followed by the end's `b""`: two empty
+    chunks mean the body did not end with its last chunk. (Request trailers, which no Dub
+    client sends, read the same way.)
+    """
+    parts: list[bytes] = []
+    total = 0
+    seen_empty = False
+    async for chunk in protocol:
+        if not chunk:
+            if seen_empty:
+                raise BodyCut
+            seen_empty = True
+            continue
+        parts.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            break
+    return b"".join(parts)
+
+
+class StartResponse:
+    """WSGI's start_response, keeping what the app answered for the RSGI response."""
+
+    __slots__ = ("headers", "status")
+
+    def __init__(self) -> None:
+        self.status = 500
+        self.headers: list[tuple[str, str]] = []
+
+    def __call__(
+        self, status: str, headers: list[tuple[str, str]], exc_info: Any = None, /
+    ) -> Callable[[bytes], object]:
+        self.status = int(status[:3])
+        self.headers = headers
+        return _no_write
+
+
+def _no_write(data: bytes) -> object:
+    raise NotImplementedError("the mock returns its bodies; it never calls write()")
+
+
+def call_wsgi(app: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -> Answer:
+    start = StartResponse()
+    payload = b"".join(app(environ, start))
+    return start.status, start.headers, payload
+
+
+def wsgi_environ(scope: Scope) -> dict[str, Any]:
+    """The WSGI environ for an RSGI scope, as granian's WSGI interface builds it."""
+    environ = dict(WSGI_BASE)
+    path = scope.path
+    host, _, port = scope.server.rpartition(":")
+    environ.update(
+        {
+            "REQUEST_METHOD": scope.method,
+            "PATH_INFO": unquote(path, "latin-1") if "%" in path else path,
+            "QUERY_STRING": scope.query_string,
+            "SERVER_PROTOCOL": f"HTTP/{scope.http_version}",
+            "SERVER_NAME": host,
+            "SERVER_PORT": port,
+            "REMOTE_ADDR": scope.client.rpartition(":")[0].strip("[]"),
+            "wsgi.url_scheme": scope.scheme,
+        }
+    )
+    for name, value in scope.headers.items():
+        if name == "content-type":
+            key = "CONTENT_TYPE"
+        elif name == "content-length":
+            key = "CONTENT_LENGTH"
+        else:
+            key = "HTTP_" + name.upper().replace("-", "_")
+        previous = environ.get(key)
+        environ[key] = value if previous is None else f"{previous},{value}"
+    return environ
+
+
+def app_threads(settings: Settings) -> int:
+    """Threads that run the app when the store waits on I/O (SQLite, Redis).
+
+    Few: the GIL runs one at a time, and measured under load 64 threads serve a third of what
+    3 do (they convoy on the GIL and the store's lock). Many when --latency makes requests
+    sleep on purpose.
+    """
+    if settings.latency_ms is not None:
+        return 64
+    return (os.cpu_count() or 1) + 1
+
+
+def serve_target() -> RsgiFront:
+    """What each granian worker of `dub-mock serve` runs: the app built from DUB_MOCK_*."""
+    settings = Settings.from_env()
+    return RsgiFront(create_app(settings), threads=app_threads(settings))
