@@ -41,44 +41,21 @@ ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))  # e.g. "p
 SKIP = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))  # e.g. "dub-mock-sqlite"
 
 
-def serve_threads() -> int:
-    """The Python threads that run the app in `dub-mock serve` (mockserver/cli.py)."""
-    from mockserver import Settings, cli
-
-    return int(cli.python_threads(Settings()))
-
-
-def threads_variant() -> Server:
-    """The quiet app on granian's plain WSGI interface with one Python thread: the fastest
-    setting without protection against stalled uploads, next to what serve does (or, if serve
-    already does that, with 2 * cores + 1 threads)."""
-    threads = 1 if serve_threads() != 1 else 2 * (os.cpu_count() or 1) + 1
+def wsgi_variant() -> Server:
+    """The quiet app on granian's WSGI interface with cores + 1 Python threads: how serve ran
+    before its RSGI front (no protection against stalled uploads or cut bodies)."""
+    threads = (os.cpu_count() or 1) + 1
     port = harness.free_port()
-    argv = [str(VENV_BIN / "granian"), *granian_flags(threads), "--host", "127.0.0.1"]
-    argv += ["--port", str(port), "mockserver.wsgi:app"]
+    argv = [str(VENV_BIN / "granian"), *WSGI_FLAGS, "--blocking-threads", str(threads)]
+    argv += ["--host", "127.0.0.1", "--port", str(port), "mockserver.wsgi:app"]
     env = {"DUB_MOCK_QUIET": "True", "DUB_MOCK_STATE": "memory://"}
     return Server(f"dub-mock-wsgi-{threads}-thread", argv, "mock", port=port, env=env)
 
 
-def granian_flags(threads: int) -> list[str]:
-    return [
-        "--interface",
-        "wsgi",
-        "--workers",
-        "1",
-        "--blocking-threads",
-        str(threads),
-        "--log-level",
-        "error",
-        "--no-access-log",
-        "--no-ws",
-    ]
-
-
-def hello_granian_flags() -> list[str]:
-    """granian flags for the hello-world limit: the settings `dub-mock serve` gives granian
-    (mockserver/cli.py: one worker, the same interface and threads, no access log)."""
-    return granian_flags(serve_threads())
+COMMON_FLAGS = ["--workers", "1", "--log-level", "error", "--no-access-log", "--no-ws"]
+WSGI_FLAGS = ["--interface", "wsgi", *COMMON_FLAGS]
+#: What `dub-mock serve` gives granian (mockserver/cli.py): RSGI on uvloop, one worker.
+SERVE_FLAGS = ["--interface", "rsgi", "--loop", "uvloop", *COMMON_FLAGS]
 
 
 def mock_server(name: str, *flags: str) -> Server:
@@ -97,13 +74,13 @@ def hello_server() -> Server:
     port = harness.free_port()
     argv = [
         str(VENV_BIN / "granian"),
-        *hello_granian_flags(),
+        *SERVE_FLAGS,
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
     ]
-    argv.append("hello_app:app")
+    argv.append("hello_rsgi:app")
     return Server("hello-world", argv, "hello", cwd=harness.HERE, port=port)
 
 
@@ -278,7 +255,7 @@ def main() -> int:
     prism_s = prism_server("prism-silent", "-v", "silent")
     hello = hello_server()
     waitress = waitress_mock()
-    threads = threads_variant()
+    threads = wsgi_variant()
     everything = [mock, mock_sqlite, prism, mock_q, prism_s, hello, waitress, threads]
     wanted = [
         s
@@ -350,8 +327,8 @@ def main() -> int:
             "rounds": ROUNDS,
             "threads": THREADS,
             "connections": CONNECTIONS,
-            "serve_threads": serve_threads(),
-            "serve_interface": "wsgi",
+            "serve_interface": "rsgi",
+            "serve_loop": "uvloop",
         },
         "machine": facts,
         "servers": {s.name: s.command for s in wanted},

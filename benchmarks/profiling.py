@@ -1,7 +1,7 @@
 """Where the mock's time goes: py-spy on the live server under wrk, cProfile in-process.
 
 py-spy samples every Python process of `dub-mock serve --quiet` while wrk sends new sales;
-the samples inside a request (below granian's WSGI runner) are folded into self and inclusive
+the samples inside a request (below the mock's RSGI front) are folded into self and inclusive
 shares per function. cProfile runs the same sales through the WSGI app in this process.
 
     .venv/bin/python benchmarks/profiling.py [--json out.json]    # the cProfile half
@@ -23,8 +23,13 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-# granian's WSGI callback frame: everything below it is the request
-REQUEST_ROOT = "._runner (granian/wsgi.py"
+# The mock's RSGI front (mockserver/rsgi.py): everything below it is the request, on the event
+# loop (memory) or on a pool thread (SQLite, Redis).
+REQUEST_ROOTS = ("__call__ (", "call_wsgi (")
+
+
+def is_request_root(frame: str) -> bool:
+    return frame.startswith(REQUEST_ROOTS) and "mockserver/rsgi.py" in frame
 
 
 def frame_key(frame: str) -> str:
@@ -53,14 +58,14 @@ def fold(raw: str, top: int = 20) -> dict[str, Any]:
         count = int(count_s)
         total += count
         frames = [f for f in stack.split(";") if f]
-        idx = next((i for i, f in enumerate(frames) if REQUEST_ROOT in f), None)
+        idx = next((i for i, f in enumerate(frames) if is_request_root(f)), None)
         if idx is None:
             continue
         inner = frames[idx + 1 :]
         in_request += count
         if not inner:
-            self_c["(granian WSGI glue)"] += count
-            area_c["granian glue"] += count
+            self_c["(RSGI front)"] += count
+            area_c["RSGI front"] += count
             continue
         self_c[frame_key(inner[-1])] += count
         for key in {frame_key(f) for f in inner}:

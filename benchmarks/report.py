@@ -148,8 +148,9 @@ def render(data: dict[str, Any]) -> tuple[str, list[tuple[str, str, str, bool]]]
     if f.has("hello-world", "new"):
         hello = f.rps("hello-world", "new")
         add(
-            f"**The limit.** A hello-world WSGI app (`benchmarks/hello_app.py`: reads the body, "
-            f"answers a fixed 200) on granian with the mock's settings serves "
+            f"**The limit.** A hello-world RSGI app (`benchmarks/hello_rsgi.py`: awaits the body, "
+            f"answers a fixed 200) on granian with the mock's settings (RSGI on uvloop, one "
+            f"worker) serves "
             f"{fmt_int(hello)} req/s under the same load."
         )
         add("")
@@ -190,16 +191,13 @@ def render(data: dict[str, Any]) -> tuple[str, list[tuple[str, str, str, bool]]]
     if variant and f.has("dub-mock-quiet", "new"):
         threads = variant.removeprefix("dub-mock-wsgi-").removesuffix("-thread")
         ratio, lo, hi = f.ratio(variant, "dub-mock-quiet", "new")
-        st = data["settings"]
-        how = (
-            f"granian's {st.get('serve_interface', 'wsgi').upper()} interface, "
-            f"{st.get('serve_threads', '?')} app thread(s)"
-        )
         add(
-            f"**Interface and threads.** The same quiet app on granian's plain WSGI interface "
-            f"with {threads} Python thread(s) per worker (no protection against stalled "
-            f"uploads) serves {fmt_int(f.rps(variant, 'new'))} new sales a second, against "
-            f"{fmt_int(f.rps('dub-mock-quiet', 'new'))} as `dub-mock serve` runs it ({how}): "
+            f"**Interface.** The same quiet app on granian's WSGI interface with {threads} "
+            f"Python threads per worker (how `dub-mock serve` ran before its RSGI front, which "
+            f"left it open to stalled uploads and cut bodies) serves "
+            f"{fmt_int(f.rps(variant, 'new'))} new sales a second, against "
+            f"{fmt_int(f.rps('dub-mock-quiet', 'new'))} as `dub-mock serve` runs it (granian's "
+            f"RSGI interface on uvloop, the app on the event loop): "
             f"{fmt(ratio, 2)}\u00d7 ({fmt(lo, 2)}\u2013{fmt(hi, 2)}), at "
             f"{fmt(f.get(variant, 'new', 'cpu_us_per_request'), 0)} against "
             f"{fmt(f.get('dub-mock-quiet', 'new', 'cpu_us_per_request'), 0)} µs of server CPU "
@@ -370,7 +368,8 @@ def render(data: dict[str, Any]) -> tuple[str, list[tuple[str, str, str, bool]]]
             "Server CPU per answered request under load (all processes and threads): "
             + ", ".join(parts)
             + ". The hello-world figure is granian's own cost per request (HTTP parsing, "
-            "the hand-over to a Python thread, the GIL); the mock adds its app on top." + in_app
+            "the hand-over to the event loop, awaiting the body); the mock adds its app on top."
+            + in_app
         )
         add("")
     spy = data.get("pyspy")
@@ -381,7 +380,7 @@ def render(data: dict[str, Any]) -> tuple[str, list[tuple[str, str, str, bool]]]
             f"(`--gil`, 500 Hz) while wrk sent new sales "
             f"({fmt_int(spy['wrk_rps_while_sampled'] or float('nan'))} req/s while sampled, "
             f"slowed by the sampling). {spy['request_samples']:,} of {spy['samples']:,} samples "
-            f"({share:.0%}) were inside a request (below granian's WSGI runner). Shares below "
+            f"({share:.0%}) were inside a request (below the mock's RSGI front). Shares below "
             "are of the in-request samples: where the Python time of a request goes. Command: "
             f"`{spy['command']}`."
         )
@@ -602,7 +601,7 @@ def readme_section(data: dict[str, Any], targets: list[tuple[str, str, str, bool
         facts.append(
             f"{f.rps('dub-mock-quiet', 'new') / hello:.0%} (new sales) and "
             f"{f.rps('dub-mock-quiet', 'fixed') / hello:.0%} (replays) of what a hello-world "
-            "WSGI app reaches on the same server"
+            "RSGI app reaches on the same server"
         )
     ip = data.get("inprocess")
     if ip:

@@ -160,6 +160,12 @@ class MockApp:
         self, environ: WSGIEnvironment, exchange: Exchange, start_response: StartResponse
     ) -> Iterable[bytes]:
         """Answer the request `begin` opened, once its delay is over."""
+        with self.store.request_scope():
+            return self._finish(environ, exchange, start_response)
+
+    def _finish(
+        self, environ: WSGIEnvironment, exchange: Exchange, start_response: StartResponse
+    ) -> Iterable[bytes]:
         try:
             if exchange.status:
                 pass  # answered in `begin`

@@ -5,9 +5,11 @@ its body arrives, so a handful of clients stalling mid-upload freeze the server,
 body that the client cuts short reads as complete. Here a body is awaited without holding a
 thread, a body cut short raises, and only whole requests reach the app.
 
-With `memory://` state the app then runs on the loop itself: no thread hand-offs, no GIL
-convoy. SQLite and Redis wait on disk, network and a shared lock, so there the app runs on a
-small thread pool instead and the loop stays free.
+The app then runs on the loop itself: no thread hand-offs, no GIL convoy. That holds for
+`memory://` and for SQLite, whose work is a few short statements and one commit per request (a
+wait for another worker's write lock lasts one request, as clients can no longer hold it open).
+Redis answers over the network, under a lock shared by every instance, so there the app runs on
+a small thread pool and the loop stays free.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ class RsgiFront:
     def __init__(self, app: MockApp, threads: int) -> None:
         self.app = app
         self.limit = app.settings.max_body
-        on_loop = app.settings.state.startswith("memory:")
+        on_loop = not app.settings.state.startswith("redis")
         self.pool = None if on_loop else ThreadPoolExecutor(threads, "dub-mock")
 
     async def __call__(self, scope: Scope, protocol: HTTPProtocol) -> None:
@@ -77,6 +79,13 @@ class RsgiFront:
                 self.pool, call_wsgi, self.app, environ
             )
         protocol.response_bytes(status, headers, payload)
+
+    def __rsgi_del__(self, loop: Any) -> None:
+        """Worker shutdown (granian calls it): the last log lines out, then the store closed."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+        self.app.access_log.flush()
+        self.app.store.close()
 
     async def _read_body(self, environ: dict[str, Any], protocol: HTTPProtocol) -> bytes:
         """The whole body, or enough of it for the app to refuse it (400 or 413).
@@ -187,7 +196,7 @@ def wsgi_environ(scope: Scope) -> dict[str, Any]:
 
 
 def app_threads(settings: Settings) -> int:
-    """Threads that run the app when the store waits on I/O (SQLite, Redis).
+    """Threads that run the app when its store waits on the network (Redis).
 
     Few: the GIL runs one at a time, and measured under load 64 threads serve a third of what
     3 do (they convoy on the GIL and the store's lock). Many when --latency makes requests

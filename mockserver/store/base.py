@@ -46,6 +46,10 @@ class Store(Protocol):
     def transaction(self) -> AbstractContextManager[StateView]:
         """One atomic, isolated unit of work: all of it is stored, or none of it."""
 
+    def request_scope(self) -> AbstractContextManager[None]:
+        """Everything one request writes (its rate-limit count, sale and journal entry) in one
+        commit, where that saves work; each unit of work inside stays atomic on its own."""
+
     def initialise(self, build: Callable[[StateView], None], fx_rates: dict[str, float]) -> bool:
         """Run `build` on an empty store once, even with many processes; True if it ran."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -136,6 +137,9 @@ class MemoryStore:
         # Records are changed in place, so a failed unit of work must not leave half its writes:
         # the tracking logic raises only before its first write, which keeps this safe.
         return _Transaction(self._lock, self._view)
+
+    def request_scope(self) -> contextlib.nullcontext[None]:
+        return contextlib.nullcontext()  # nothing to commit: every write is in place
 
     def initialise(self, build: Callable[[StateView], None], fx_rates: dict[str, float]) -> bool:
         with self._lock:

@@ -17,6 +17,7 @@ state of several independent mocks.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
 import secrets
@@ -395,6 +396,9 @@ class RedisStore:
             view = RedisView(self)
             yield view
             self._apply(token, view)
+
+    def request_scope(self) -> contextlib.nullcontext[None]:
+        return contextlib.nullcontext()  # each unit of work holds the shared lock on its own
 
     def initialise(self, build: Callable[[StateView], None], fx_rates: dict[str, float]) -> bool:
         self._start = (build, dict(fx_rates))

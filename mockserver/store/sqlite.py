@@ -180,8 +180,24 @@ class SqliteStore:
         return db
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self, *, atomic: bool = False) -> Iterator[sqlite3.Connection]:
+        """A write transaction. Inside `request_scope` it joins the request's transaction; an
+        `atomic` unit (several statements) then gets a savepoint, so a failure undoes it alone.
+        """
         db = self._connection()
+        if db.in_transaction and not atomic:
+            yield db  # one statement: atomic by itself
+            return
+        if db.in_transaction:
+            db.execute("SAVEPOINT unit")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK TO unit")
+                db.execute("RELEASE unit")
+                raise
+            db.execute("RELEASE unit")
+            return
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
@@ -191,19 +207,29 @@ class SqliteStore:
         db.execute("COMMIT")
 
     @contextmanager
+    def request_scope(self) -> Iterator[None]:
+        """One write transaction, and one commit, for everything a request writes.
+
+        SQLite has one writer: three transactions per sale (counter, sale, journal) meant
+        three waits for the write lock and three commits; one means one.
+        """
+        with self._write():
+            yield
+
+    @contextmanager
     def transaction(self) -> Iterator[StateView]:
-        with self._write() as db:
+        with self._write(atomic=True) as db:
             yield SqliteView(db)
 
     def initialise(self, build: Callable[[StateView], None], fx_rates: dict[str, float]) -> bool:
-        with self._write() as db:
+        with self._write(atomic=True) as db:
             if db.execute("SELECT 1 FROM meta WHERE key = 'initialised'").fetchone():
                 return False
             self._rebuild(db, build, fx_rates)
             return True
 
     def reset(self, build: Callable[[StateView], None], fx_rates: dict[str, float]) -> None:
-        with self._write() as db:
+        with self._write(atomic=True) as db:
             self._rebuild(db, build, fx_rates)
 
     def _rebuild(
@@ -267,7 +293,7 @@ class SqliteStore:
         db = self._connection()
         if db.execute("SELECT 1 FROM faults LIMIT 1").fetchone() is None:
             return None
-        with self._write() as db:
+        with self._write(atomic=True) as db:
             row = db.execute(
                 "SELECT seq, status, remaining, delay_ms FROM faults ORDER BY seq LIMIT 1"
             ).fetchone()
@@ -285,7 +311,7 @@ class SqliteStore:
         return {code: rate for code, rate in rows}
 
     def set_fx_rates(self, rates: dict[str, float]) -> None:
-        with self._write() as db:
+        with self._write(atomic=True) as db:
             db.executemany(
                 "INSERT INTO fx_rates (code, rate) VALUES (?, ?) "
                 "ON CONFLICT (code) DO UPDATE SET rate = excluded.rate",

@@ -73,7 +73,7 @@ class Target:
 def serving(kind: str, workdir: Path) -> Iterator[Target]:
     """A mock of that kind, seeded with one customer with a lead.
 
-    `serve-memory` runs the app on granian's event loop, `serve-sqlite` on its thread pool.
+    `serve-memory` and `serve-sqlite` are `dub-mock serve` with each store.
     """
     state = "memory://" if kind == "serve-memory" else f"sqlite:///{workdir}/state.db"
     seed = workdir / "seed.json"
