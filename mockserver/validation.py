@@ -158,7 +158,8 @@ def check_track_sale_body(
 
 
 def metadata_length(metadata: Any) -> int:
-    """Characters of compact JSON (as JavaScript's JSON.stringify counts them).
+    """Length of compact JSON as JavaScript counts it: `JSON.stringify(metadata).length`, in
+    UTF-16 code units, so a character beyond the BMP (an emoji) counts twice.
 
     The sale's metadata is stored and answered inside a few more levels of JSON, so it is
     measured inside as many: metadata too deep for that is refused here, not at storage.
@@ -170,9 +171,10 @@ def metadata_length(metadata: Any) -> int:
             f"metadata: nests deeper than {METADATA_MAX_DEPTH} levels"
         ) from None
     size = len(encoded) - len(b'{"a":{"b":{"c":{"d":{"e":}}}}}')
-    if size <= METADATA_LIMIT:  # bytes ≥ characters: no need to count characters
+    if size <= METADATA_LIMIT:  # UTF-8 bytes ≥ UTF-16 units: no need to count them
         return size
-    return len(encoded.decode("utf-8")) - len('{"a":{"b":{"c":{"d":{"e":}}}}}')
+    utf16 = encoded.decode("utf-8").encode("utf-16-le", "surrogatepass")
+    return len(utf16) // 2 - len('{"a":{"b":{"c":{"d":{"e":}}}}}')
 
 
 def _is_missing_customer_id(body: Any, violation: SchemaViolation) -> bool:

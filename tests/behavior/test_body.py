@@ -153,6 +153,17 @@ def test_rule10_metadata_limit_counts_characters_not_bytes(api: HttpApi) -> None
     assert "metadata" in reply.error["message"]
 
 
+def test_rule10_metadata_limit_counts_utf16_units_as_javascript_does(api: HttpApi) -> None:
+    metadata = {"k": "😀" * 4996}  # 9,992 UTF-16 units + 8 of JSON: 10,000, as JS counts
+    assert len(json.dumps(metadata, separators=(",", ":"), ensure_ascii=False)) == 5_004
+    reply = api.track({"customerExternalId": "nobody", "amount": 1, "metadata": metadata})
+    assert reply.status == 200, reply
+    metadata["k"] += "😀"  # 5,006 code points, but 10,002 units
+    reply = api.track({"customerExternalId": "nobody", "amount": 1, "metadata": metadata})
+    reply.expect_error(422, "unprocessable_entity")
+    assert "metadata" in reply.error["message"]
+
+
 def test_rule10_metadata_limit_is_on_compact_json(api: HttpApi) -> None:
     metadata: dict[str, Any] = {"a": 1, "b": [1, 2], "c": "x" * 9976}
     assert len(json.dumps(metadata, separators=(",", ":"))) == 10_000
