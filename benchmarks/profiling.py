@@ -25,11 +25,13 @@ sys.path.insert(0, str(HERE))
 
 # The mock's RSGI front (mockserver/rsgi.py): everything below it is the request, on the event
 # loop (memory) or on a pool thread (SQLite, Redis).
-REQUEST_ROOTS = ("__call__ (", "call_wsgi (")
+REQUEST_ROOTS = {"RsgiFront.__call__", "call_wsgi"}
 
 
 def is_request_root(frame: str) -> bool:
-    return frame.startswith(REQUEST_ROOTS) and "mockserver/rsgi.py" in frame
+    """py-spy frames read 'RsgiFront.__call__ (mockserver/rsgi.py:75)'."""
+    name, _, where = frame.partition(" (")
+    return name in REQUEST_ROOTS and "mockserver/rsgi.py" in where
 
 
 def frame_key(frame: str) -> str:

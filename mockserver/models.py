@@ -13,6 +13,7 @@ Clock = Callable[[], float]
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 NANOID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+NANOID_TABLE = bytes(ord(NANOID_ALPHABET[value % 62]) for value in range(256))
 
 ROLES = ("owner", "member", "viewer", "billing")
 PLANS = (
@@ -59,15 +60,11 @@ class IdFactory:
     def nanoid(self) -> str:
         """16 alphanumerics, the shape of Dub's event and click ids.
 
-        Dub's alphabet has no `-` or `_`, so an id never reads as a command-line option
-        when a user pastes it after `--click-id`.
+        Dub's alphabet has no `-` or `_`, so an id never reads as a command-line option when a
+        user pastes it after `--click-id`. Each random byte picks a character (byte % 62: a
+        slight lean to the first 8, of no matter for a mock's ids) in one `translate`.
         """
-        value = self._rng.getrandbits(95)  # 2**95 < 62**16: every value fits in 16 digits
-        chars = []
-        for _ in range(16):
-            value, digit = divmod(value, 62)
-            chars.append(NANOID_ALPHABET[digit])
-        return "".join(chars)
+        return self._rng.randbytes(16).translate(NANOID_TABLE).decode("ascii")
 
     def customer_id(self) -> str:
         return "cus_" + self.ulid()

@@ -1,21 +1,24 @@
 """Fixtures for the behaviour suite: served mocks per store, in-process apps on a pinned clock.
 
 Every rule of the behaviour contract is checked over real HTTP on a free port: against a
-`MockServer` once per state store (`memory://` and a SQLite file), and against `dub-mock serve`
-with `memory://` state; one server per module, store, server and set of settings (reset over
-HTTP before each test). The fine cases that need a pinned clock or a
-seeded random source drive `create_app(...)` in process through `werkzeug.test.Client`.
+`MockServer` once per state store (`memory://`, a SQLite file, a key prefix on the session's
+real Redis server), and against `dub-mock serve` with `memory://` state; one server per module,
+store, server and set of settings (reset over HTTP before each test). The fine cases that need
+a pinned clock or a seeded random source drive `create_app(...)` in process through
+`werkzeug.test.Client`.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from reliability.support import RedisProcess
 from reliability.support import Served as ServeProcess
 
 from mockserver import MockServer, create_app
@@ -37,9 +40,19 @@ def store(serving: tuple[str, str]) -> str:
     return serving[0]
 
 
+def fresh_state(request: pytest.FixtureRequest, store: str, directory: Path) -> str:
+    """A state URL nothing else uses: memory, a SQLite file, or a Redis key prefix."""
+    if store == "redis":
+        redis_server: RedisProcess = request.getfixturevalue("redis_server")
+        return f"{redis_server.url}?prefix=b{os.getpid()}-{next(_dirs)}"
+    return state_url(store, directory)
+
+
 @pytest.fixture(scope="module")
 def servers(
-    serving: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
+    serving: tuple[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Callable[..., Served]]:
     """Served mocks for this module and store, one per distinct set of settings."""
     store, front = serving
@@ -49,7 +62,7 @@ def servers(
         key = repr(sorted(overrides.items()))
         if key not in started:
             workdir = tmp_path_factory.mktemp(f"{store}-db")
-            state = state_url(store, workdir)
+            state = fresh_state(request, store, workdir)
             if front == "serve":
                 flags = ["--state", state, "--quiet", *serve_flags(overrides, workdir)]
                 started[key] = ServeProcess(flags, workdir).start()
@@ -87,7 +100,9 @@ def clock() -> PinnedClock:
 
 
 @pytest.fixture
-def make_wsgi(tmp_path: Path, clock: PinnedClock) -> Iterator[Callable[..., WsgiApi]]:
+def make_wsgi(
+    tmp_path: Path, clock: PinnedClock, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., WsgiApi]]:
     """`make_wsgi(store="memory", **settings)`: an in-process app on the pinned clock."""
 
     made: list[Any] = []
@@ -98,7 +113,7 @@ def make_wsgi(tmp_path: Path, clock: PinnedClock) -> Iterator[Callable[..., Wsgi
         overrides.setdefault("clock", clock)
         directory = tmp_path / f"{store}-{next(_dirs)}"
         directory.mkdir()
-        app = create_app(state=state_url(store, directory), **overrides)
+        app = create_app(state=fresh_state(request, store, directory), **overrides)
         made.append(app)
         return WsgiApi(app)
 

@@ -24,10 +24,10 @@ from werkzeug.test import Client
 
 TOKEN = "dub_mock_key"
 WORKSPACE = "ws_mock"
-STORES = ("memory", "sqlite")
-#: Where the served suite runs: both stores on `MockServer` (waitress), and memory on
+STORES = ("memory", "sqlite", "redis")
+#: Where the served suite runs: every store on `MockServer` (waitress), and memory on
 #: `dub-mock serve` (granian's RSGI interface, the app on its event loop).
-SERVINGS = ("memory", "sqlite", "memory-serve")
+SERVINGS = ("memory", "sqlite", "redis", "memory-serve")
 SPEC_PATH = Path(__file__).resolve().parents[2] / "spec" / "openapi.yaml"
 DOC_URL = "https://dub.co/docs/api-reference/errors#"
 _ABSENT: Any = object()
