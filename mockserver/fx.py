@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 #: The date the built-in table describes; shown in the README and `/__mock/health`.
 FX_TABLE_DATE = "2025-06-02"
@@ -73,15 +73,18 @@ def round_half_up(value: float) -> int:
     return math.floor(value + 0.5)
 
 
-def to_usd_cents(amount: int, currency: str, rates: Mapping[str, float]) -> tuple[int, str]:
+def to_usd_cents(
+    amount: int, currency: str, rates: Callable[[], Mapping[str, float]]
+) -> tuple[int, str]:
     """(amount, currency) as stored: converted to USD cents when a rate is known, else as sent.
 
-    `currency` is already lower-cased; rates are keyed by the upper-case ISO code.
+    `currency` is already lower-cased; `rates()` (keyed by the upper-case ISO code) is read
+    only for a currency other than USD: a store read saved on most sales.
     """
     if currency == "usd":
         return amount, currency
     code = currency.upper()
-    rate = rates.get(code)
+    rate = rates().get(code)
     if not rate:
         return amount, currency
     minor_units = amount * 100 if code in ZERO_DECIMAL_CURRENCIES else amount

@@ -123,7 +123,7 @@ class SaleTracker:
         now: float,
     ) -> dict[str, Any]:
         """Rules 18-20: convert, store the sale and its side effects, build the answer."""
-        amount, currency = to_usd_cents(sale.amount, sale.currency, self._store.fx_rates())
+        amount, currency = to_usd_cents(sale.amount, sale.currency, self._store.fx_rates)
         timestamp = iso_time(now)
         record = {
             "id": self._ids.event_id(),
