@@ -21,7 +21,6 @@ import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import unquote
 
 import orjson
 from granian._granian import RSGIHTTPProtocol as HTTPProtocol
@@ -169,12 +168,11 @@ def call_wsgi(app: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -> A
 def wsgi_environ(scope: Scope) -> dict[str, Any]:
     """The WSGI environ for an RSGI scope, as granian's WSGI interface builds it."""
     environ = dict(WSGI_BASE)
-    path = scope.path
     host, _, port = scope.server.rpartition(":")
     environ.update(
         {
             "REQUEST_METHOD": scope.method,
-            "PATH_INFO": unquote(path, "latin-1") if "%" in path else path,
+            "PATH_INFO": scope.path,  # already percent-decoded by granian
             "QUERY_STRING": scope.query_string,
             "SERVER_PROTOCOL": f"HTTP/{scope.http_version}",
             "SERVER_NAME": host,

@@ -44,6 +44,13 @@ def test_unknown_paths_are_404(api: HttpApi, method: str, path: str, authorized:
     reply.expect_error(404, "not_found")
 
 
+def test_a_percent_encoded_path_is_decoded_once(api: HttpApi) -> None:
+    assert api.request("POST", "/track/sal%65", json_body=NOBODY, token=api.token).status == 200
+    reply = api.request("POST", "/track/sal%2565", json_body=NOBODY, token=api.token)
+    reply.expect_error(404, "not_found")
+    assert "/track/sal%65" in reply.error["message"]
+
+
 @pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
 @pytest.mark.parametrize("authorized", [True, False], ids=["token", "no-token"])
 def test_an_undeclared_method_is_405_with_allow(
