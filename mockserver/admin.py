@@ -62,14 +62,17 @@ class AdminApi:
 
     def handle(self, method: str, path: str, authorization: str | None, raw_body: bytes) -> Answer:
         admin_token = self.app.settings.admin_token
+        # The token comes before routing, so that without it even the admin API's shape (which
+        # paths and methods exist) stays hidden; only the health check is open.
+        open_path = path.rstrip("/") == "/__mock/health"
+        if admin_token and not open_path and authorization != f"Bearer {admin_token}":
+            raise Unauthorized("The admin API needs Authorization: Bearer <admin token>.")
         try:
             endpoint, _ = self.adapter.match(path, method=method)
         except RoutingNotFound:
             raise NotFound(f"Unknown admin endpoint {path}") from None
         except RoutingMethodNotAllowed as exc:
             raise MethodNotAllowed(exc.valid_methods or ()) from None
-        if admin_token and endpoint != "health" and authorization != f"Bearer {admin_token}":
-            raise Unauthorized("The admin API needs Authorization: Bearer <admin token>.")
         if endpoint in OBJECT_KINDS:
             return 201, self.create(endpoint, self._json(raw_body))
         if endpoint == "fx_rates":

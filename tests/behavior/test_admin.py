@@ -431,6 +431,8 @@ ADMIN_CALLS: list[tuple[str, str, Any]] = [
     ("PUT", "fx-rates", {"JPY": 1}),
     ("POST", "faults", {"status": 500}),
     ("GET", "requests", None),
+    ("GET", "no-such-endpoint", None),  # unknown paths and methods reveal nothing either
+    ("DELETE", "state", None),
 ]
 
 
