@@ -73,7 +73,7 @@ class Exchange:
         "payload",
         "started",
         "status",
-    )  # fmt: skip
+    )
 
     def __init__(self, path: str) -> None:
         self.path = path
