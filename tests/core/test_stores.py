@@ -115,6 +115,26 @@ def test_failed_admin_write_changes_nothing(app: MockApp) -> None:
     assert client.get("/__mock/state").get_json() == before
 
 
+def test_sqlite_request_scope_commits_once_and_a_failed_unit_undoes_only_itself(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path}/scope.db"
+    store, observer = open_store(url), open_store(url)
+    store.initialise(lambda view: None, {})
+    with store.request_scope():
+        store.hit_rate_limit("dub_t", 1_000, 60_000)
+        with pytest.raises(RuntimeError), store.transaction() as view:
+            view.put_workspace({"id": "ws_half", "plan": "free"})
+            raise RuntimeError("half-way")
+        store.log_request({"path": "/x"}, 10)
+        assert observer.requests() == []  # nothing is visible before the request's one commit
+    assert [w["id"] for w in store.snapshot()["workspaces"]] == []
+    assert [entry["path"] for entry in observer.requests()] == ["/x"]
+    assert store.hit_rate_limit("dub_t", 2_000, 60_000)[0] == 2  # the first count was kept
+    store.close()
+    observer.close()
+
+
 @pytest.mark.parametrize(
     "url",
     ["postgres://x", "sqlite://relative.db", "sqlite:///x.db?bogus=1"],
