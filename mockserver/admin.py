@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed as RoutingMethodNotAllowed
-from werkzeug.exceptions import NotFound as RoutingNotFound
 from werkzeug.routing import Map, Rule
 
 from . import __version__
@@ -43,6 +43,7 @@ ADMIN_MAP = Map(
         Rule("/__mock/requests", endpoint="requests", methods=["GET"]),
     ],
     strict_slashes=False,
+    merge_slashes=False,
 )
 
 OBJECT_KINDS = ("workspace", "token", "link", "click", "customer", "lead")
@@ -69,10 +70,10 @@ class AdminApi:
             raise Unauthorized("The admin API needs Authorization: Bearer <admin token>.")
         try:
             endpoint, _ = self.adapter.match(path, method=method)
-        except RoutingNotFound:
-            raise NotFound(f"Unknown admin endpoint {path}") from None
         except RoutingMethodNotAllowed as exc:
             raise MethodNotAllowed(exc.valid_methods or ()) from None
+        except HTTPException:  # not found, or a redirect: no admin endpoint answers there
+            raise NotFound(f"Unknown admin endpoint {path}") from None
         if endpoint in OBJECT_KINDS:
             return 201, self.create(endpoint, self._json(raw_body))
         if endpoint == "fx_rates":

@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed as RoutingMethodNotAllowed
-from werkzeug.exceptions import NotFound as RoutingNotFound
 
 from . import cors
 from .accesslog import AccessLog
@@ -212,10 +212,10 @@ class MockApp:
         """Match the spec's Map; successful matches are remembered (a bounded few)."""
         try:
             operation_id, _ = self.adapter.match(path, method=method)
-        except RoutingNotFound:
-            raise NotFound(f"The requested path {path} was not found.") from None
         except RoutingMethodNotAllowed as exc:
             raise MethodNotAllowed(exc.valid_methods or ()) from None
+        except HTTPException:  # not found, and any redirect werkzeug could think of
+            raise NotFound(f"The requested path {path} was not found.") from None
         operation = self.spec.operations[operation_id]
         if len(self._routes) < 256:
             self._routes[(method, path)] = operation

@@ -35,7 +35,7 @@ def authenticate(authorization: str | None, workspace_query: str | None, store: 
             "Misconfigured authorization header. Did you forget to add 'Bearer '? "
             "Learn more: https://d.to/auth"
         )
-    token = authorization[len("Bearer ") :].strip()
+    token = authorization[len("Bearer ") :]  # exactly what follows, untrimmed, as in Dub
     if not token.startswith("dub_") and not workspace_query:
         raise NotFound(
             "Workspace ID not found. Did you forget to include a `workspaceId` query parameter? "

@@ -20,4 +20,6 @@ def build_map(spec: Spec) -> Map:
         )
         for op in spec.operations.values()
     ]
-    return Map(rules, strict_slashes=False)
+    # No slash merging: werkzeug would answer `/track//sale` with a redirect, which is no
+    # answer of Dub's; an odd path is simply not a route (404).
+    return Map(rules, strict_slashes=False, merge_slashes=False)

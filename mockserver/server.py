@@ -112,7 +112,7 @@ class MockServer:
         wsgi: Callable[[MockApp], WSGIApplication] | None = None,
         **overrides: Any,
     ) -> None:
-        base = settings or Settings(quiet=True)
+        base = settings or Settings()
         self.settings = base.with_overrides(**overrides) if overrides else base
         self._wrap = wsgi
         self.app: MockApp | None = None

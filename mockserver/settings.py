@@ -30,7 +30,9 @@ class Settings:
     rate_limit: bool = True
     max_body: int = DEFAULT_MAX_BODY
     admin_token: str | None = None
-    quiet: bool = False
+    #: No access-log line per request. On for an app used in process (`create_app()`): logging
+    #: is the server's job, so `dub-mock serve` turns it off unless `--quiet` is given.
+    quiet: bool = True
     spec_path: str | None = None
     validate_responses: bool = False
     journal_limit: int = 1000

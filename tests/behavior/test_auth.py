@@ -90,6 +90,23 @@ def test_rule3_non_dub_token_without_workspace_id_is_404(api: HttpApi, token: st
     _no_rate_headers(reply)
 
 
+@pytest.mark.parametrize(
+    "header",
+    ["Bearer  dub_mock_key", "Bearer \tdub_mock_key", "Bearer   dub_mock_key"],
+    ids=["two-spaces", "space-tab", "three-spaces"],
+)
+def test_rule3_the_key_is_exactly_what_follows_bearer_untrimmed(api: HttpApi, header: str) -> None:
+    """`Bearer  dub_x` carries the key ` dub_x`, which does not start with `dub_`."""
+    reply = api.track(NOBODY, token=None, headers={"Authorization": header})
+    reply.expect_error(404, "not_found", PERSONAL_KEY)
+    assert api.state()["sales"] == []
+
+
+def test_rule4_a_trailing_character_after_the_key_makes_it_unknown(api: HttpApi) -> None:
+    reply = api.track(NOBODY, token=None, headers={"Authorization": "Bearer dub_mock_key."})
+    reply.expect_error(401, "unauthorized", INVALID_KEY)
+
+
 def test_rule3_comes_before_rule4_and_the_body(api: HttpApi) -> None:
     api.track(data=b"{oops", token="unknown_personal").expect_error(404, "not_found", PERSONAL_KEY)
 

@@ -44,6 +44,20 @@ def test_unknown_paths_are_404(api: HttpApi, method: str, path: str, authorized:
     reply.expect_error(404, "not_found")
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/track//sale", "/track/sale//", "/track///sale", "/track/sale%2F%2F", "/track/%2Fsale",
+     "/track/./sale", "/track/../track/sale", "/track/sale/..", "/__mock//state"],
+    ids=["double-slash", "trailing-double-slash", "triple-slash", "encoded-slashes",
+         "encoded-leading-slash", "dot", "dot-dot", "trailing-dot-dot", "admin-double-slash"],
+)  # fmt: skip
+def test_odd_paths_are_404_in_the_envelope_not_a_redirect_or_500(api: HttpApi, path: str) -> None:
+    """A client joining a base URL that ends in `/` sends `/track//sale`: a 404, never a 5xx."""
+    reply = api.request("POST", path, json_body=NOBODY, token=api.token)
+    reply.expect_error(404, "not_found")
+    assert "Location" not in reply.headers
+
+
 def test_a_percent_encoded_path_is_decoded_once(api: HttpApi) -> None:
     assert api.request("POST", "/track/sal%65", json_body=NOBODY, token=api.token).status == 200
     reply = api.request("POST", "/track/sal%2565", json_body=NOBODY, token=api.token)
