@@ -33,7 +33,9 @@ ADMIN_MAP = Map(
         Rule("/__mock/reset", endpoint="reset", methods=["POST"]),
         Rule("/__mock/state", endpoint="state", methods=["GET"]),
         Rule("/__mock/workspaces", endpoint="workspace", methods=["POST"]),
+        Rule("/__mock/workspaces/<workspace_id>", endpoint="update_workspace", methods=["PATCH"]),
         Rule("/__mock/tokens", endpoint="token", methods=["POST"]),
+        Rule("/__mock/publishable-keys", endpoint="publishable_key", methods=["POST"]),
         Rule("/__mock/links", endpoint="link", methods=["POST"]),
         Rule("/__mock/clicks", endpoint="click", methods=["POST"]),
         Rule("/__mock/customers", endpoint="customer", methods=["POST"]),
@@ -46,7 +48,7 @@ ADMIN_MAP = Map(
     merge_slashes=False,
 )
 
-OBJECT_KINDS = ("workspace", "token", "link", "click", "customer", "lead")
+OBJECT_KINDS = ("workspace", "token", "publishable_key", "link", "click", "customer", "lead")
 
 
 def redact_token(token: str) -> str:
@@ -69,13 +71,17 @@ class AdminApi:
         if admin_token and not open_path and authorization != f"Bearer {admin_token}":
             raise Unauthorized("The admin API needs Authorization: Bearer <admin token>.")
         try:
-            endpoint, _ = self.adapter.match(path, method=method)
+            endpoint, arguments = self.adapter.match(path, method=method)
         except RoutingMethodNotAllowed as exc:
             raise MethodNotAllowed(exc.valid_methods or ()) from None
         except HTTPException:  # not found, or a redirect: no admin endpoint answers there
             raise NotFound(f"Unknown admin endpoint {path}") from None
         if endpoint in OBJECT_KINDS:
             return 201, self.create(endpoint, self._json(raw_body))
+        if endpoint == "update_workspace":
+            data = self._json(raw_body)
+            with self.app.store.transaction() as view:
+                return 200, self.app.control.update_workspace(view, arguments["workspace_id"], data)
         if endpoint == "fx_rates":
             if method == "PUT":
                 return self.put_fx_rates(self._json(raw_body))
@@ -107,6 +113,8 @@ class AdminApi:
         snapshot = self.app.store.snapshot()
         for token in snapshot["tokens"]:
             token["token"] = redact_token(str(token["token"]))
+        for key in snapshot["publishableKeys"]:
+            key["key"] = redact_token(str(key["key"]))
         return 200, snapshot
 
     def requests(self) -> Answer:

@@ -1,7 +1,8 @@
 """The WSGI application: dispatch, Dub's error rendering, the journal and the access log.
 
 One request: `MockApp.__call__` → admin (`/__mock/*`) or the spec's route → fault → `auth` →
-`ratelimit` → Prefer → `body` → `validation` → `tracking` → store → JSON → journal.
+`ratelimit` → Prefer → `body` → `operations` (`validation`, then `track/<operation>`) → store →
+JSON → journal.
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ from werkzeug.exceptions import MethodNotAllowed as RoutingMethodNotAllowed
 from . import cors
 from .accesslog import AccessLog
 from .admin import ADMIN_PREFIX, AdminApi
-from .auth import authenticate, authorize
+from .auth import (
+    Principal,
+    authenticate,
+    authenticate_publishable,
+    authorize,
+    check_plan,
+    publishable_key,
+)
 from .body import announced_length, read_body
 from .control import Control
 from .errors import (
@@ -33,14 +41,15 @@ from .errors import (
     code_for_status,
 )
 from .models import Clock, IdFactory
-from .ratelimit import count_request
+from .operations import Operations
+from .ratelimit import count_publishable, count_request
 from .routing import build_map
 from .seed import baseline, seed_data, start_fx_rates
 from .settings import Settings
 from .spec import Operation, load_spec
 from .store import Store, open_store
-from .tracking import SaleRequest, SaleTracker
-from .validation import check_track_sale_body, parse_json
+from .track.common import EventSink, NoEvents
+from .validation import parse_json
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -64,6 +73,7 @@ class Exchange:
 
     __slots__ = (
         "body",
+        "browser",
         "deferred",
         "delay",
         "headers",
@@ -86,6 +96,7 @@ class Exchange:
         self.headers: Headers = []
         self.body: bytes = b""
         self.parsed: Any = None  # the body as JSON, once it parsed
+        self.browser = False  # a route browsers call: Dub's own CORS headers on every answer
 
     def fail(self, error: ApiError) -> None:
         self.status = error.code or 500
@@ -109,6 +120,7 @@ class MockApp:
         *,
         clock: Clock = time.time,
         rng: random.Random | None = None,
+        events: EventSink | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -120,7 +132,8 @@ class MockApp:
         self.access_log = AccessLog()
         ids = IdFactory(clock, rng)
         self.control = Control(ids, clock)
-        self.tracker = SaleTracker(store, ids, clock)
+        self.operations = Operations(store, ids, clock, events or NoEvents())
+        self._browser_paths = self.operations.browser_paths(self.spec.operations)
         self.admin = AdminApi(self)
         data = seed_data(settings)
         self._fx_rates = start_fx_rates(data)
@@ -144,8 +157,11 @@ class MockApp:
         `time.sleep`, the event loop of `dub-mock serve` with `asyncio.sleep`.
         """
         exchange = Exchange(environ.get("PATH_INFO") or "/")
+        exchange.browser = exchange.path.rstrip("/") in self._browser_paths
         try:
-            if self.settings.cors and cors.is_preflight(environ):
+            if exchange.browser and environ["REQUEST_METHOD"] == "OPTIONS":
+                exchange.status = 204  # Dub answers any OPTIONS on these routes
+            elif self.settings.cors and cors.is_preflight(environ):
                 exchange.status = 204
                 exchange.headers = cors.preflight_headers(environ)
             elif not exchange.path.startswith(ADMIN_PREFIX):
@@ -224,25 +240,35 @@ class MockApp:
     def _serve_operation(
         self, environ: WSGIEnvironment, operation: Operation, exchange: Exchange
     ) -> None:
-        principal = authenticate(
-            environ.get("HTTP_AUTHORIZATION"), _workspace_query(environ), self.store
-        )
+        authorization = environ.get("HTTP_AUTHORIZATION")
+        principal: Principal | None = None
+        key = None
+        if operation.auth == "publishableKey":
+            key = publishable_key(authorization)  # §6: header and prefix
+        elif operation.auth:
+            principal = authenticate(authorization, _workspace_query(environ), self.store)
         rate_headers: Headers = []
         try:
-            if self.settings.rate_limit:
-                rate_headers = count_request(principal, self.store, int(self.clock() * 1000))
-            authorize(principal)
+            if self.settings.rate_limit and operation.auth:
+                now_ms = int(self.clock() * 1000)
+                if principal is not None:
+                    rate_headers = count_request(principal, self.store, now_ms)
+                else:
+                    assert key is not None
+                    rate_headers = count_publishable(key, self.store, now_ms)
+            if principal is not None:
+                authorize(principal)  # rules 7-8
+            elif key is not None:
+                principal = authenticate_publishable(key, self.store)
+                check_plan(principal)
             forced = _preferred_status(environ.get("HTTP_PREFER"), operation)
             if forced is not None:
                 raise ApiError(PREFER_MESSAGE, error_code=code_for_status(forced), status=forced)
             exchange.body = read_body(environ, self.settings.max_body)
-            body = exchange.parsed = parse_json(exchange.body)
-            assert operation.request_validator is not None
-            external_id = check_track_sale_body(
-                body, operation.request_validator, operation.integer_fields
+            exchange.parsed = parse_json(exchange.body)
+            exchange.payload = self.operations.handle(
+                operation, principal, exchange.parsed, environ
             )
-            sale = SaleRequest(body, external_id, operation.defaults)
-            exchange.payload = self.tracker.track(principal, sale)
             exchange.status = 200
             exchange.headers = rate_headers
         except ApiError as error:
@@ -267,7 +293,9 @@ class MockApp:
             headers.append(("Content-Type", "application/json"))
         headers.append(("Content-Length", str(len(body))))
         origin = environ.get("HTTP_ORIGIN")
-        if origin and self.settings.cors and exchange.status != 204:
+        if exchange.browser:
+            headers.extend(cors.BROWSER_ROUTE_HEADERS)
+        elif origin and self.settings.cors and exchange.status != 204:
             headers.extend(cors.response_headers(origin))
         status_line = STATUS_LINES.get(exchange.status) or f"{exchange.status} Error"
         start_response(status_line, headers)

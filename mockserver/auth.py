@@ -1,4 +1,5 @@
-"""Authorization header → the caller's token and workspace, in Dub's order (BEHAVIOR §1)."""
+"""Authorization header → the caller's key and workspace, in Dub's order: secret API keys
+(BEHAVIOR §1) for the server routes, publishable keys (§6) for the browser's client routes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from .models import Record
 from .store import Store
 
 ALLOWED_ROLES = ("owner", "member")
+PUBLISHABLE_PREFIX = "dub_pk_"
+NEED_HIGHER_PLAN = "Unauthorized: Need higher plan."
 BUSINESS_PLANS = frozenset(
     {"business", "business plus", "business max", "business extra", "advanced", "enterprise"}
 )
@@ -16,7 +19,7 @@ BUSINESS_PLANS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the token's record and its workspace's record."""
+    """Who is calling: the key's record (a token or a publishable key) and its workspace's."""
 
     token: Record
     workspace: Record
@@ -58,5 +61,27 @@ def authorize(principal: Principal) -> None:
             "You don't have the required role to access this endpoint. "
             "Required role(s): owner, member."
         )
+    check_plan(principal)
+
+
+def check_plan(principal: Principal) -> None:
     if principal.workspace.get("plan") not in BUSINESS_PLANS:
-        raise Forbidden("Unauthorized: Need higher plan.")
+        raise Forbidden(NEED_HIGHER_PLAN)
+
+
+def publishable_key(authorization: str | None) -> str:
+    """§6's first checks: a header, then `Bearer dub_pk_...` exactly."""
+    if authorization is None:
+        raise Unauthorized("Missing publishable key.")
+    key = authorization[len("Bearer ") :]
+    if not authorization.startswith("Bearer ") or not key.startswith(PUBLISHABLE_PREFIX):
+        raise BadRequest("Invalid or missing publishable key.")
+    return key
+
+
+def authenticate_publishable(key: str, store: Store) -> Principal:
+    """§6 after the rate limit: the key must exist."""
+    found = store.publishable_principal(key)
+    if found is None:
+        raise Unauthorized("Invalid publishable key.")
+    return Principal(*found)

@@ -18,7 +18,8 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="dub-mock", description="A stateful mock of Dub's POST /track/sale."
+        prog="dub-mock",
+        description="A stateful mock of Dub's conversion-tracking API: clicks, leads and sales.",
     )
     parser.add_argument("--version", action="version", version=f"dub-mock {__version__}")
     verbs = parser.add_subparsers(dest="verb", required=True)
@@ -48,8 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     # `check` has its own parser in contract_tests.runner; listed here for `dub-mock --help`.
     verbs.add_parser("check", help="check an implementation against the contract", add_help=False)
 
-    spec = verbs.add_parser("spec", help="print the bundled OpenAPI spec")
-    spec.add_argument("--path", action="store_true", help="print its file path instead")
+    spec = verbs.add_parser("spec", help="print the bundled OpenAPI spec (every operation)")
+    spec.add_argument("--path", action="store_true", help="print its files' paths instead")
     return parser
 
 
@@ -96,7 +97,7 @@ def banner(settings: Settings) -> str:
     url = f"http://{settings.host}:{settings.port}"
     tokens = ", ".join((DEFAULT_TOKEN, *settings.tokens))
     lines = [
-        f"dub-mock {__version__} serving POST /track/sale",
+        f"dub-mock {__version__} serving Dub's /track/click, /track/lead and /track/sale",
         f"  URL:     {url}",
         f"  state:   {settings.state}",
         f"  tokens:  {tokens}" + (" (and the seed file's)" if settings.seed else ""),
@@ -140,6 +141,19 @@ def serve(settings: Settings) -> int:
     return 0
 
 
+def print_spec(paths_only: bool) -> int:
+    """The bundled spec as one document (both files merged), or the files' paths."""
+    from .spec import bundled_document, bundled_spec_paths
+
+    if paths_only:
+        print("\n".join(str(path) for path in bundled_spec_paths()))
+        return 0
+    import yaml
+
+    print(yaml.safe_dump(bundled_document(), sort_keys=False, allow_unicode=True), end="")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["check"]:
@@ -151,14 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verb == "serve":
             return serve(serve_settings(args))
         if args.verb == "spec":
-            from .spec import bundled_spec_path
-
-            path = bundled_spec_path()
-            print(
-                path if args.path else path.read_text(encoding="utf-8"),
-                end="\n" if args.path else "",
-            )
-            return 0
+            return print_spec(args.path)
     except DubMockError as exc:
         print(f"dub-mock: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -1,15 +1,28 @@
-"""Creating workspaces, tokens, links, clicks, customers and leads: shared by the admin API
-and seed files, so both check input the same way and change nothing when it is bad."""
+"""Creating workspaces, tokens, publishable keys, links, clicks, customers and leads: shared by
+the admin API and seed files, so both check input the same way and change nothing when bad."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import NotFound, UnprocessableEntity
-from .models import PLANS, ROLES, Clock, IdFactory, Record, iso_time, new_customer, new_link
+from .auth import PUBLISHABLE_PREFIX
+from .errors import Conflict, NotFound, UnprocessableEntity
+from .models import (
+    DEFAULT_DOMAIN,
+    DEFAULT_LINK_URL,
+    PLANS,
+    ROLES,
+    Clock,
+    IdFactory,
+    Record,
+    iso_time,
+    new_customer,
+    new_link,
+)
 from .settings import DEFAULT_WORKSPACE
 from .store import StateView
+from .track.common import normalise_domain
 
 
 class Fields:
@@ -53,6 +66,15 @@ class Fields:
             raise UnprocessableEntity(f"{self._kind}: {name} must be an integer ≥ {low}{upper}")
         return value
 
+    def texts(self, name: str) -> list[str] | None:
+        """A list of non-empty strings (allowed hostnames), lower-cased; None when absent."""
+        value = self._data.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise UnprocessableEntity(f"{self._kind}: {name} must be a list of non-empty strings")
+        return [v.strip().lower() for v in value]
+
     def choice(self, name: str, options: tuple[str, ...], default: str) -> str:
         value = self._data.get(name, default)
         if value not in options:
@@ -81,8 +103,32 @@ class Control:
         record = {
             "id": fields.text("id", required=True),
             "plan": fields.choice("plan", PLANS, "business"),
+            "allowedHostnames": fields.texts("allowedHostnames") or [],
         }
         view.put_workspace(record)
+        return record
+
+    def update_workspace(self, view: StateView, workspace_id: str, data: Any) -> Record:
+        """PATCH: a new plan and/or allowed hostnames for an existing workspace."""
+        fields = Fields(data, "workspace")
+        record = view.workspace(workspace_id)
+        if record is None:
+            raise NotFound(f"Workspace {workspace_id} not found")
+        if "plan" in data:
+            record["plan"] = fields.choice("plan", PLANS, record.get("plan", "business"))
+        hostnames = fields.texts("allowedHostnames")
+        if hostnames is not None:
+            record["allowedHostnames"] = hostnames
+        view.put_workspace(record)
+        return record
+
+    def publishable_key(self, view: StateView, data: Any) -> Record:
+        fields = Fields(data, "publishable key")
+        key = fields.text("key") or self.ids.publishable_key()
+        if not key.startswith(PUBLISHABLE_PREFIX):
+            raise UnprocessableEntity(f"publishable key: key must start with {PUBLISHABLE_PREFIX}")
+        record = {"key": key, "workspaceId": self._workspace_id(view, fields)}
+        view.put_publishable_key(record)
         return record
 
     def token(self, view: StateView, data: Any) -> Record:
@@ -100,10 +146,27 @@ class Control:
 
     def link(self, view: StateView, data: Any) -> Record:
         fields = Fields(data, "link")
+        link_id = fields.text("id") or self.ids.link_id()
+        workspace_id = self._workspace_id(view, fields)
+        domain = normalise_domain(fields.text("domain") or DEFAULT_DOMAIN)
+        if not domain:
+            raise UnprocessableEntity("link: domain must name a host")
+        key = fields.text("key")
+        if key is None:
+            key = self.ids.link_key()
+            while view.link_by_key(domain, key) is not None:
+                key = self.ids.link_key()
+        taken = view.link_by_key(domain, key)
+        if taken is not None and taken["id"] != link_id:
+            raise Conflict(f"A link with domain {domain} and key {key} already exists.")
         record = new_link(
-            fields.text("id") or self.ids.link_id(),
-            self._workspace_id(view, fields),
+            link_id,
+            workspace_id,
+            domain=domain,
+            key=key,
+            url=fields.text("url") or DEFAULT_LINK_URL,
             disabled=fields.flag("disabled", False),
+            created_at=iso_time(self.clock()),
         )
         view.put_link(record)
         return record
@@ -117,13 +180,17 @@ class Control:
             workspace_id = self._workspace_id(view, fields)
         if link_id is None:
             link_id = self.link(view, {"workspaceId": workspace_id or DEFAULT_WORKSPACE})["id"]
+        link = view.link(link_id)
         if workspace_id is None:
-            link = view.link(link_id)
             workspace_id = link["workspaceId"] if link else DEFAULT_WORKSPACE
         record = {
             "id": click_id,
             "linkId": link_id,
             "workspaceId": workspace_id,
+            "url": fields.text("url") or (link or {}).get("url"),
+            "referrer": fields.text("referrer"),
+            "ip": None,
+            "ua": None,
             "timestamp": iso_time(self.clock()),
         }
         view.put_click(record)
@@ -138,6 +205,12 @@ class Control:
         email = fields.text("email")
         avatar = fields.text("avatar")
         link_id = fields.text("linkId")
+        click_id = fields.text("clickId")
+        if click_id is not None:
+            click = view.click(click_id)
+            if click is None:
+                raise NotFound(f"Click {click_id} not found")
+            link_id = link_id or click.get("linkId")
         with_lead = fields.flag("lead", True)
         event_name = fields.text("leadEventName", default="Sign up")
         customer_id = fields.text("id") or self.ids.customer_id()
@@ -154,6 +227,7 @@ class Control:
             email=email,
             avatar=avatar,
             link_id=link_id,
+            click_id=click_id,
             created_at=iso_time(self.clock()),
         )
         view.put_customer(record)
@@ -181,6 +255,7 @@ class Control:
             "eventName": event_name,
             "linkId": customer.get("linkId"),
             "clickId": customer.get("clickId"),
+            "metadata": None,
             "timestamp": iso_time(self.clock()),
         }
         view.put_lead(record)

@@ -1,4 +1,5 @@
-"""CORS for browser clients of a local mock: on by default, preflights answered."""
+"""CORS: Dub's own fixed headers on the browser routes, and the mock's convenience CORS for
+browser clients of the secret-key routes (on by default, preflights answered; `--no-cors`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,14 @@ if TYPE_CHECKING:
 
 EXPOSED = "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After"
 ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+
+
+#: What Dub answers on /track/click and the publishable-key routes, errors and OPTIONS included.
+BROWSER_ROUTE_HEADERS = [
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Allow-Methods", "POST, OPTIONS"),
+    ("Access-Control-Allow-Headers", "Content-Type, Authorization"),
+]
 
 
 def is_preflight(environ: WSGIEnvironment) -> bool:

@@ -109,6 +109,10 @@ class MethodNotAllowed(ApiError):
         super().__init__(f"Method not allowed. Allowed: {allow}.", headers=[("Allow", allow)])
 
 
+class Conflict(ApiError):
+    error_code = "conflict"
+
+
 class PayloadTooLarge(ApiError):
     error_code = "payload_too_large"
 

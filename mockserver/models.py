@@ -64,7 +64,11 @@ class IdFactory:
         user pastes it after `--click-id`. Each random byte picks a character (byte % 62: a
         slight lean to the first 8, of no matter for a mock's ids) in one `translate`.
         """
-        return self._rng.randbytes(16).translate(NANOID_TABLE).decode("ascii")
+        return self.alphanumerics(16)
+
+    def alphanumerics(self, count: int) -> str:
+        """`count` characters of Dub's nanoid alphabet (the shape of link keys and events)."""
+        return self._rng.randbytes(count).translate(NANOID_TABLE).decode("ascii")
 
     def customer_id(self) -> str:
         return "cus_" + self.ulid()
@@ -75,6 +79,13 @@ class IdFactory:
     def click_id(self) -> str:
         return self.nanoid()
 
+    def link_key(self) -> str:
+        """A short link's key, 7 characters as Dub generates them."""
+        return self.alphanumerics(7)
+
+    def publishable_key(self) -> str:
+        return "dub_pk_" + self.alphanumerics(24)
+
     def event_id(self) -> str:
         return self.nanoid()
 
@@ -83,15 +94,34 @@ class IdFactory:
         return " ".join(self._rng.choice(words) for words in (ADJECTIVES, COLOURS, ANIMALS))
 
 
-def new_link(link_id: str, workspace_id: str, *, disabled: bool = False) -> Record:
+DEFAULT_DOMAIN = "dub.sh"
+DEFAULT_LINK_URL = "https://example.com"
+
+
+def new_link(
+    link_id: str,
+    workspace_id: str,
+    *,
+    domain: str = DEFAULT_DOMAIN,
+    key: str,
+    url: str = DEFAULT_LINK_URL,
+    disabled: bool = False,
+    created_at: str,
+) -> Record:
     return {
         "id": link_id,
         "workspaceId": workspace_id,
+        "domain": domain,
+        "key": key,
+        "url": url,
+        "shortLink": f"https://{domain}/{key}",
         "disabled": disabled,
+        "clicks": 0,
+        "leads": 0,
         "sales": 0,
         "saleAmount": 0,
         "conversions": 0,
-        "leads": 0,
+        "createdAt": created_at,
     }
 
 

@@ -31,10 +31,23 @@ def limit_for(principal: Principal) -> int:
     return LIMITS_BY_PLAN.get(str(principal.workspace.get("plan")), 60)
 
 
+PUBLISHABLE_LIMIT = 600
+"""Requests a minute per publishable key, whatever the plan (BEHAVIOR §6)."""
+
+
 def count_request(principal: Principal, store: Store, now_ms: int) -> Headers:
     """Count one request; the headers every later answer carries, or RateLimitExceeded."""
-    limit = limit_for(principal)
-    count, ends_ms = store.hit_rate_limit(str(principal.token["token"]), now_ms, WINDOW_MS)
+    return count_budget(str(principal.token["token"]), limit_for(principal), store, now_ms)
+
+
+def count_publishable(key: str, store: Store, now_ms: int) -> Headers:
+    """Count one request for a publishable key, known or not (the limit comes before the
+    lookup); its own budget, apart from any secret token's."""
+    return count_budget(f"pk:{key}", PUBLISHABLE_LIMIT, store, now_ms)
+
+
+def count_budget(budget: str, limit: int, store: Store, now_ms: int) -> Headers:
+    count, ends_ms = store.hit_rate_limit(budget, now_ms, WINDOW_MS)
     headers = [
         ("X-RateLimit-Limit", str(limit)),
         ("X-RateLimit-Remaining", str(max(0, limit - count))),

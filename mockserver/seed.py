@@ -19,7 +19,16 @@ from .fx import DEFAULT_FX_RATES, parse_rates
 from .settings import DEFAULT_TOKEN, DEFAULT_WORKSPACE, Settings
 from .store import StateView
 
-SEED_KINDS = ("workspaces", "tokens", "links", "clicks", "customers", "leads")
+#: Seed lists and the control-plane call that makes each item, in the order they are made.
+SEED_KINDS = {
+    "workspaces": "workspace",
+    "tokens": "token",
+    "publishableKeys": "publishable_key",
+    "links": "link",
+    "clicks": "click",
+    "customers": "customer",
+    "leads": "lead",
+}
 SEED_KEYS = frozenset((*SEED_KINDS, "fxRates"))
 
 
@@ -91,8 +100,8 @@ def baseline(
         control.token(view, {"token": DEFAULT_TOKEN, "workspaceId": DEFAULT_WORKSPACE})
         for token in settings.tokens:
             control.token(view, {"token": token, "workspaceId": DEFAULT_WORKSPACE})
-        for kind in SEED_KINDS:
-            create = getattr(control, kind[:-1])
+        for kind, call in SEED_KINDS.items():
+            create = getattr(control, call)
             for index, item in enumerate(data.get(kind, [])):
                 try:
                     create(view, item)

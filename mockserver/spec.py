@@ -33,7 +33,8 @@ class Operation:
     defaults: dict[str, Any]
     documented_statuses: frozenset[int]
     response_validators: dict[int, Validator] = field(repr=False)
-    requires_auth: bool = True
+    #: The security scheme the operation names (`token`, `publishableKey`), "" for none.
+    auth: str = "token"
 
 
 @dataclass(frozen=True)
@@ -47,36 +48,94 @@ class Spec:
         return str(self.document.get("info", {}).get("version", ""))
 
 
-def bundled_spec_path() -> Path:
-    """The YAML shipped in the wheel, or `spec/openapi.yaml` of a source checkout."""
-    packaged = resources.files("mockserver").joinpath("_spec/openapi.yaml")
-    if packaged.is_file():
-        return Path(str(packaged))
-    checkout = Path(__file__).resolve().parent.parent / "spec" / "openapi.yaml"
-    if checkout.is_file():
-        return checkout
+SPEC_FILES = ("openapi.yaml", "funnel.yaml")
+"""The seed's document (verbatim), then the funnel's operations written for dub-mock."""
+
+
+def bundled_spec_paths() -> tuple[Path, ...]:
+    """The YAML files shipped in the wheel, or those of `spec/` in a source checkout."""
+    packaged = resources.files("mockserver").joinpath("_spec")
+    checkout = Path(__file__).resolve().parent.parent / "spec"
+    for folder in (Path(str(packaged)), checkout):
+        paths = tuple(folder / name for name in SPEC_FILES)
+        if all(path.is_file() for path in paths):
+            return paths
     raise SpecError("the bundled spec is missing: reinstall dub-mock")
 
 
-def _checkout_or_packaged() -> Path:
+def bundled_spec_path() -> Path:
+    """The seed's document, `openapi.yaml` (POST /track/sale and the shared components)."""
+    return bundled_spec_paths()[0]
+
+
+def bundled_document() -> dict[str, Any]:
+    """The bundled spec as one OpenAPI document: every operation of the funnel."""
+    paths = bundled_spec_paths()
+    return _bundled_document(tuple(str(p) for p in paths), tuple(_mtime(p) for p in paths))
+
+
+def _mtime(path: Path) -> int:
     try:
-        return bundled_spec_path().resolve()
-    except SpecError:
-        return Path()
+        return path.stat().st_mtime_ns
+    except OSError as exc:
+        raise SpecError(f"cannot read spec {str(path)!r}: {exc.strerror}") from None
+
+
+@functools.lru_cache(maxsize=4)
+def _bundled_document(paths: tuple[str, ...], mtimes: tuple[int, ...]) -> dict[str, Any]:
+    base, *extras = (_read_yaml(path) for path in paths)
+    return merge_documents(base, *extras)
+
+
+def merge_documents(base: dict[str, Any], *extras: dict[str, Any]) -> dict[str, Any]:
+    """`base` with the paths and components of `extras` added; a name given twice is an error.
+
+    The extras' `openapi` and `info` are dropped: the merged document is the base's.
+    """
+    merged = {**base, "paths": dict(base.get("paths", {}))}
+    components = {kind: dict(items) for kind, items in base.get("components", {}).items()}
+    for extra in extras:
+        for route, item in extra.get("paths", {}).items():
+            if route in merged["paths"]:
+                raise SpecError(f"spec path {route} is defined twice")
+            merged["paths"][route] = item
+        for kind, items in extra.get("components", {}).items():
+            section = components.setdefault(kind, {})
+            for name, value in items.items():
+                if name in section:
+                    raise SpecError(f"spec component {kind}/{name} is defined twice")
+                section[name] = value
+    merged["components"] = components
+    return merged
 
 
 def load_spec(path: str | None = None) -> Spec:
-    """Read, validate and compile a spec; cached per file, so many apps share one compile."""
-    resolved = Path(path).resolve() if path else bundled_spec_path()
-    try:
-        mtime = resolved.stat().st_mtime_ns
-    except OSError as exc:
-        raise SpecError(f"cannot read spec {str(resolved)!r}: {exc.strerror}") from None
-    return _load_spec(str(resolved), mtime)
+    """Read, validate and compile a spec; cached per file, so many apps share one compile.
+
+    Without `path`, the bundled spec (both files, merged); with one, that document alone.
+    """
+    if not path:
+        paths = bundled_spec_paths()
+        return _load_bundled(tuple(str(p) for p in paths), tuple(_mtime(p) for p in paths))
+    resolved = Path(path).resolve()
+    return _load_spec(str(resolved), _mtime(resolved))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_bundled(paths: tuple[str, ...], mtimes: tuple[int, ...]) -> Spec:
+    # The bundled spec is validated by the test suite; importing the validator costs more
+    # than the rest of a cold start, which every pytest session pays.
+    return _compile(_bundled_document(paths, mtimes), paths[0])
 
 
 @functools.lru_cache(maxsize=8)
 def _load_spec(path: str, mtime_ns: int) -> Spec:
+    document = _read_yaml(path)
+    _validate_document(document, path)
+    return _compile(document, path)
+
+
+def _read_yaml(path: str) -> dict[str, Any]:
     try:
         with open(path, "rb") as handle:
             document = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
@@ -84,10 +143,10 @@ def _load_spec(path: str, mtime_ns: int) -> Spec:
         raise SpecError(f"cannot parse spec {path!r}: {exc}") from None
     if not isinstance(document, dict):
         raise SpecError(f"spec {path!r} is not an OpenAPI document")
-    if Path(path) != _checkout_or_packaged():
-        # The bundled spec is validated by the test suite; importing the validator costs more
-        # than the rest of a cold start, which every pytest session pays.
-        _validate_document(document, path)
+    return document
+
+
+def _compile(document: dict[str, Any], path: str) -> Spec:
     resolved = _resolve_refs(document, document)
     operations = {}
     for route, item in resolved.get("paths", {}).items():
@@ -147,6 +206,7 @@ def _compile_operation(
         if body_schema is not None:
             response_validators[int(status)] = compile_schema(body_schema)
     security = op.get("security", document.get("security", []))
+    schemes = [name for requirement in security for name in requirement]
     return Operation(
         operation_id=operation_id,
         method=method.upper(),
@@ -157,5 +217,5 @@ def _compile_operation(
         defaults=defaults,
         documented_statuses=frozenset(statuses),
         response_validators=response_validators,
-        requires_auth=bool(security),
+        auth=schemes[0] if schemes else "",
     )

@@ -1,7 +1,7 @@
 """OpenAPI 3.0 schemas → fast compiled validators (fastjsonschema), and Dub's reading of a body.
 
 The spec's schema is compiled faithfully (the test suite checks it agrees with openapi-core);
-`check_track_sale_body` then layers Dub's own order of answers on top (BEHAVIOR §2).
+`check_body` then layers Dub's own order of answers on top (BEHAVIOR §2, §4).
 """
 
 from __future__ import annotations
@@ -121,15 +121,22 @@ def integer_fields(schema: Mapping[str, Any] | None) -> frozenset[str]:
     return frozenset(name for name, prop in properties.items() if prop.get("type") == "integer")
 
 
-def check_track_sale_body(
-    body: Any, validate: Validator, integers: frozenset[str] = frozenset()
-) -> str:
-    """Apply rules 10-11 in Dub's order; returns the customer's external id.
+def check_body(
+    body: Any,
+    validate: Validator,
+    integers: frozenset[str] = frozenset(),
+    *,
+    aliases: bool = True,
+    trimmed: frozenset[str] = frozenset(),
+) -> str | None:
+    """Apply rules 10-11 in Dub's order; returns the customer's external id, if the body has one.
 
     JSON does not tell 1.0 from 1, and Dub accepts it, so integral floats in `integers` fields
     become ints first (in place). Rule 10 (schema, 422) runs before rule 11 (missing
     customerExternalId, 400), so a body whose only fault is a missing, null or empty
-    customerExternalId is re-checked with it filled in.
+    customerExternalId is re-checked with it filled in. Without `aliases` (the publishable-key
+    routes) the schema alone decides, and a missing id is the schema's 422. Fields in `trimmed`
+    lose their outer whitespace after the schema check (in place), as Dub's schemas trim them.
     """
     if isinstance(body, dict):
         for name in integers:
@@ -139,22 +146,35 @@ def check_track_sale_body(
     try:
         validate(body)
     except SchemaViolation as violation:
-        if not _is_missing_customer_id(body, violation):
+        if not aliases or not _is_missing_customer_id(body, violation):
             raise _unprocessable(violation) from None
         try:
             validate({**body, "customerExternalId": "x"})
         except SchemaViolation as other:
             raise _unprocessable(other) from None
+    if not isinstance(body, dict):
+        return None
     metadata = body.get("metadata")
     if metadata is not None and metadata_length(metadata) > METADATA_LIMIT:
         raise UnprocessableEntity(
             f"metadata: must be at most {METADATA_LIMIT} characters when stringified"
         )
-    for name in CUSTOMER_ID_FIELDS:
+    trim_id = "customerExternalId" in trimmed
+    for name in trimmed - {"customerExternalId"}:
         value = body.get(name)
-        if isinstance(value, str) and value:
+        if isinstance(value, str):
+            body[name] = value.strip()
+            if not body[name]:
+                raise UnprocessableEntity(f"{name}: must not be empty")
+    for name in CUSTOMER_ID_FIELDS if aliases else CUSTOMER_ID_FIELDS[:1]:
+        value = body.get(name)
+        if isinstance(value, str) and (value := value.strip() if trim_id else value):
             return value
-    raise BadRequest("customerExternalId is required")
+    if aliases:
+        raise BadRequest("customerExternalId is required")
+    if "customerExternalId" in body:  # only whitespace, trimmed away
+        raise UnprocessableEntity("customerExternalId: must not be empty")
+    return None
 
 
 def metadata_length(metadata: Any) -> int:

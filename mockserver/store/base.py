@@ -9,6 +9,10 @@ from typing import Any, Protocol
 from ..models import Record
 
 SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000
+#: The record kinds `/__mock/state` lists, in this order.
+SNAPSHOT_KINDS = (
+    "workspaces", "tokens", "publishableKeys", "links", "clicks", "customers", "leads", "sales",
+)  # fmt: skip
 
 
 class StateView(Protocol):
@@ -22,6 +26,8 @@ class StateView(Protocol):
     def token(self, token: str) -> Record | None: ...
     def link(self, link_id: str) -> Record | None: ...
     def click(self, click_id: str) -> Record | None: ...
+    def link_by_key(self, domain: str, key: str) -> Record | None: ...
+    def publishable_key(self, key: str) -> Record | None: ...
     def customer(self, workspace_id: str, external_id: str) -> Record | None: ...
     def latest_lead(self, customer_id: str, event_name: str | None) -> Record | None: ...
     def sale_response(
@@ -30,12 +36,22 @@ class StateView(Protocol):
 
     def put_workspace(self, record: Record) -> None: ...
     def put_token(self, record: Record) -> None: ...
-    def put_link(self, record: Record) -> None: ...
+    def put_link(self, record: Record) -> None:
+        """Store a link; its (domain, key) then finds it through `link_by_key`."""
+
+    def put_publishable_key(self, record: Record) -> None: ...
     def put_click(self, record: Record) -> None: ...
     def put_customer(self, record: Record) -> None: ...
     def put_lead(self, record: Record) -> None: ...
     def put_sale(self, record: Record, response: dict[str, Any], now_ms: int) -> None:
         """Store the sale and, when it has an invoiceId, the answer replayed for that invoice."""
+
+    def held_key(self, name: str, now_ms: int) -> str | None:
+        """The value a dedup key holds until it expires (a click's id, say), else None."""
+
+    def hold_key(self, name: str, value: str, expires_ms: int) -> None:
+        """Take a dedup key. With `held_key` in one transaction: of N simultaneous requests
+        one takes it, the others see it held."""
 
 
 class Store(Protocol):
@@ -59,8 +75,11 @@ class Store(Protocol):
     def principal(self, token: str) -> tuple[Record, Record] | None:
         """The token's record and its workspace's, read without a write lock (the hot path)."""
 
+    def publishable_principal(self, key: str) -> tuple[Record, Record] | None:
+        """A publishable key's record and its workspace's, read as `principal` reads."""
+
     def snapshot(self) -> dict[str, list[Record]]:
-        """Every domain record by kind (workspaces, tokens, links, ... sales)."""
+        """Every domain record by kind (workspaces, tokens, publishableKeys, links, ... sales)."""
 
     def hit_rate_limit(self, token: str, now_ms: int, window_ms: int) -> tuple[int, int]:
         """Count one request for `token`; (requests in the window, window end in ms).

@@ -20,7 +20,10 @@ class _State:
     def __init__(self, fx_rates: dict[str, float], journal_limit: int = 1000) -> None:
         self.workspaces: dict[str, Record] = {}
         self.tokens: dict[str, Record] = {}
+        self.publishable_keys: dict[str, Record] = {}
         self.links: dict[str, Record] = {}
+        self.link_keys: dict[tuple[str, str], str] = {}
+        self.held_keys: dict[str, tuple[str, int]] = {}
         self.clicks: dict[str, Record] = {}
         self.customers: dict[str, Record] = {}
         self.customers_by_external_id: dict[tuple[str, str], Record] = {}
@@ -64,6 +67,13 @@ class MemoryView:
     def click(self, click_id: str) -> Record | None:
         return self._s.clicks.get(click_id)
 
+    def link_by_key(self, domain: str, key: str) -> Record | None:
+        link_id = self._s.link_keys.get((domain, key))
+        return None if link_id is None else self._s.links.get(link_id)
+
+    def publishable_key(self, key: str) -> Record | None:
+        return self._s.publishable_keys.get(key)
+
     def customer(self, workspace_id: str, external_id: str) -> Record | None:
         return self._s.customers_by_external_id.get((workspace_id, external_id))
 
@@ -87,6 +97,11 @@ class MemoryView:
 
     def put_link(self, record: Record) -> None:
         self._s.links[record["id"]] = record
+        if record.get("key") is not None:
+            self._s.link_keys[(record["domain"], record["key"])] = record["id"]
+
+    def put_publishable_key(self, record: Record) -> None:
+        self._s.publishable_keys[record["key"]] = record
 
     def put_click(self, record: Record) -> None:
         self._s.clicks[record["id"]] = record
@@ -104,6 +119,13 @@ class MemoryView:
         if record["invoiceId"] is not None:
             key = _invoice_key(record["workspaceId"], record["invoiceId"])
             self._s.invoices[key] = (_compact(response), now_ms)
+
+    def held_key(self, name: str, now_ms: int) -> str | None:
+        held = self._s.held_keys.get(name)
+        return held[0] if held is not None and held[1] > now_ms else None
+
+    def hold_key(self, name: str, value: str, expires_ms: int) -> None:
+        self._s.held_keys[name] = (value, expires_ms)
 
 
 class _Transaction:
@@ -156,11 +178,15 @@ class MemoryStore:
             self._state.initialised = True
 
     def principal(self, token: str) -> tuple[Record, Record] | None:
-        state = self._state
-        record = state.tokens.get(token)
+        return self._with_workspace(self._state.tokens.get(token))
+
+    def publishable_principal(self, key: str) -> tuple[Record, Record] | None:
+        return self._with_workspace(self._state.publishable_keys.get(key))
+
+    def _with_workspace(self, record: Record | None) -> tuple[Record, Record] | None:
         if record is None:
             return None
-        workspace = state.workspaces.get(record["workspaceId"])
+        workspace = self._state.workspaces.get(record["workspaceId"])
         return None if workspace is None else (record, workspace)
 
     def snapshot(self) -> dict[str, list[Record]]:
@@ -169,6 +195,7 @@ class MemoryStore:
             return {
                 "workspaces": [dict(r) for r in s.workspaces.values()],
                 "tokens": [dict(r) for r in s.tokens.values()],
+                "publishableKeys": [dict(r) for r in s.publishable_keys.values()],
                 "links": [dict(r) for r in s.links.values()],
                 "clicks": [dict(r) for r in s.clicks.values()],
                 "customers": [dict(r) for r in s.customers.values()],

@@ -42,7 +42,7 @@ LOCK_WAIT_S = 30.0
 COMMIT_MARK_TTL_MS = 30_000
 """How long a commit is remembered, so that a retried commit (after a lost reply) reports it."""
 
-HASHED_KINDS = ("workspaces", "tokens", "links", "clicks", "customers")
+HASHED_KINDS = ("workspaces", "tokens", "publishableKeys", "links", "clicks", "customers")
 LISTED_KINDS = ("leads", "sales")
 PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9_.:{}-]{1,64}$")
 
@@ -164,6 +164,8 @@ class Keys:
         self.order = {kind: f"{prefix}order:{kind}" for kind in HASHED_KINDS}
         self.hashes = {kind: prefix + kind for kind in HASHED_KINDS}
         self.customer_ids = prefix + "customer_ids"
+        self.link_keys = prefix + "link_keys"
+        self.held_keys = prefix + "held_keys"
         self.customer_leads = prefix + "customer_leads"
         self.leads = prefix + "leads"
         self.sales = prefix + "sales"
@@ -182,6 +184,8 @@ class Keys:
             *self.hashes.values(),
             *self.order.values(),
             self.customer_ids,
+            self.link_keys,
+            self.held_keys,
             self.customer_leads,
             self.leads,
             self.sales,
@@ -233,6 +237,13 @@ class RedisView:
     def click(self, click_id: str) -> Record | None:
         return self._record(self._keys.hashes["clicks"], click_id)
 
+    def link_by_key(self, domain: str, key: str) -> Record | None:
+        link_id = self._hget(self._keys.link_keys, _pair(domain, key))
+        return None if link_id is None else self.link(link_id.decode())
+
+    def publishable_key(self, key: str) -> Record | None:
+        return self._record(self._keys.hashes["publishableKeys"], key)
+
     def customer(self, workspace_id: str, external_id: str) -> Record | None:
         field = _pair(workspace_id, external_id)
         customer_id = self._pending.get((self._keys.customer_ids, field))
@@ -281,6 +292,12 @@ class RedisView:
 
     def put_link(self, record: Record) -> None:
         self._put("links", record["id"], record)
+        if record.get("key") is not None:
+            field = _pair(record["domain"], record["key"])
+            self._hset(self._keys.link_keys, field, record["id"].encode())
+
+    def put_publishable_key(self, record: Record) -> None:
+        self._put("publishableKeys", record["key"], record)
 
     def put_click(self, record: Record) -> None:
         self._put("clicks", record["id"], record)
@@ -300,6 +317,16 @@ class RedisView:
         if record["invoiceId"] is not None:
             field = _pair(record["workspaceId"], record["invoiceId"])
             self._hset(self._keys.invoices, field, orjson.dumps([now_ms, response]))
+
+    def held_key(self, name: str, now_ms: int) -> str | None:
+        raw = self._hget(self._keys.held_keys, name)
+        if raw is None:
+            return None
+        value, expires_ms = _load(raw)
+        return cast(str, value) if expires_ms > now_ms else None
+
+    def hold_key(self, name: str, value: str, expires_ms: int) -> None:
+        self._hset(self._keys.held_keys, name, orjson.dumps([value, expires_ms]))
 
     def put_fx_rates(self, rates: dict[str, float]) -> None:
         for code, rate in rates.items():
@@ -424,7 +451,13 @@ class RedisStore:
     # -- reads and counters outside a unit of work ---------------------------------------
 
     def principal(self, token: str) -> tuple[Record, Record] | None:
-        keys = [self.keys.hashes["tokens"], self.keys.hashes["workspaces"]]
+        return self._with_workspace("tokens", token)
+
+    def publishable_principal(self, key: str) -> tuple[Record, Record] | None:
+        return self._with_workspace("publishableKeys", key)
+
+    def _with_workspace(self, kind: str, token: str) -> tuple[Record, Record] | None:
+        keys = [self.keys.hashes[kind], self.keys.hashes["workspaces"]]
         found = self._principal(keys=keys, args=[token])
         if not found and self._start is not None and not self.client.exists(self.keys.meta):
             with self._locked(heal=True) as held:  # the state vanished: rebuild, then look again

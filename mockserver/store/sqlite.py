@@ -17,13 +17,18 @@ import orjson
 
 from ..errors import StoreError
 from ..models import Record
-from .base import StateView
+from .base import SNAPSHOT_KINDS, StateView
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS workspaces (id TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS tokens (token TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS publishable_keys (key TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS links (id TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS link_keys (
+    domain TEXT NOT NULL, key TEXT NOT NULL, link_id TEXT NOT NULL, PRIMARY KEY (domain, key));
+CREATE TABLE IF NOT EXISTS held_keys (
+    name TEXT PRIMARY KEY, value TEXT NOT NULL, expires_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS clicks (id TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS customers (
     id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, external_id TEXT NOT NULL,
@@ -46,9 +51,11 @@ CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY AUTOINCREMENT, data 
 """
 
 TABLES = (
-    "workspaces", "tokens", "links", "clicks", "customers", "leads", "sales", "invoices",
-    "rate_windows", "faults", "fx_rates", "journal",
+    "workspaces", "tokens", "publishable_keys", "links", "link_keys", "held_keys", "clicks",
+    "customers", "leads", "sales", "invoices", "rate_windows", "faults", "fx_rates", "journal",
 )  # fmt: skip
+#: `/__mock/state`'s kinds and the tables that hold them.
+SNAPSHOT_TABLES = {kind: kind for kind in SNAPSHOT_KINDS} | {"publishableKeys": "publishable_keys"}
 
 
 def _load(blob: bytes | str) -> Record:
@@ -77,6 +84,17 @@ class SqliteView:
 
     def click(self, click_id: str) -> Record | None:
         return self._one("SELECT data FROM clicks WHERE id = ?", click_id)
+
+    def link_by_key(self, domain: str, key: str) -> Record | None:
+        return self._one(
+            "SELECT l.data FROM link_keys k JOIN links l ON l.id = k.link_id "
+            "WHERE k.domain = ? AND k.key = ?",
+            domain,
+            key,
+        )
+
+    def publishable_key(self, key: str) -> Record | None:
+        return self._one("SELECT data FROM publishable_keys WHERE key = ?", key)
 
     def customer(self, workspace_id: str, external_id: str) -> Record | None:
         return self._one(
@@ -128,6 +146,18 @@ class SqliteView:
 
     def put_link(self, record: Record) -> None:
         self._put("links", "id", record)
+        if record.get("key") is not None:
+            self._db.execute(
+                "INSERT OR REPLACE INTO link_keys (domain, key, link_id) VALUES (?, ?, ?)",
+                (record["domain"], record["key"], record["id"]),
+            )
+
+    def put_publishable_key(self, record: Record) -> None:
+        self._db.execute(
+            "INSERT INTO publishable_keys (key, data) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET data = excluded.data",
+            (record["key"], orjson.dumps(record)),
+        )
 
     def put_click(self, record: Record) -> None:
         self._put("clicks", "id", record)
@@ -154,6 +184,18 @@ class SqliteView:
                 "recorded_ms = excluded.recorded_ms",
                 (record["workspaceId"], record["invoiceId"], orjson.dumps(response), now_ms),
             )
+
+    def held_key(self, name: str, now_ms: int) -> str | None:
+        row = self._db.execute(
+            "SELECT value FROM held_keys WHERE name = ? AND expires_ms > ?", (name, now_ms)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def hold_key(self, name: str, value: str, expires_ms: int) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO held_keys (name, value, expires_ms) VALUES (?, ?, ?)",
+            (name, value, expires_ms),
+        )
 
 
 class SqliteStore:
@@ -242,12 +284,19 @@ class SqliteStore:
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('initialised', '1')")
 
     def principal(self, token: str) -> tuple[Record, Record] | None:
+        return self._with_workspace("SELECT data FROM tokens WHERE token = ?", token)
+
+    def publishable_principal(self, key: str) -> tuple[Record, Record] | None:
+        return self._with_workspace("SELECT data FROM publishable_keys WHERE key = ?", key)
+
+    def _with_workspace(self, select: str, key: str) -> tuple[Record, Record] | None:
+        """The record `select` finds, joined with its workspace, in one statement."""
         row = (
             self._connection()
             .execute(
-                "SELECT t.data, w.data FROM tokens t JOIN workspaces w "
-                "ON w.id = json_extract(t.data, '$.workspaceId') WHERE t.token = ?",
-                (token,),
+                f"SELECT t.data, w.data FROM ({select}) t JOIN workspaces w "
+                "ON w.id = json_extract(t.data, '$.workspaceId')",
+                (key,),
             )
             .fetchone()
         )
@@ -257,17 +306,9 @@ class SqliteStore:
         with self._write() as db:
             return {
                 kind: [
-                    _load(row[0]) for row in db.execute(f"SELECT data FROM {kind} ORDER BY rowid")
+                    _load(row[0]) for row in db.execute(f"SELECT data FROM {table} ORDER BY rowid")
                 ]
-                for kind in (
-                    "workspaces",
-                    "tokens",
-                    "links",
-                    "clicks",
-                    "customers",
-                    "leads",
-                    "sales",
-                )
+                for kind, table in SNAPSHOT_TABLES.items()
             }
 
     def hit_rate_limit(self, token: str, now_ms: int, window_ms: int) -> tuple[int, int]:

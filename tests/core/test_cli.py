@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from mockserver.cli import main
 
@@ -123,10 +124,16 @@ def test_bad_flags_exit_2_with_the_fix(
 
 def test_spec_prints_the_bundled_yaml_and_its_path(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["spec"]) == 0
-    assert "operationId: trackSale" in capsys.readouterr().out
+    document = yaml.safe_load(capsys.readouterr().out)
+    operations = {op["operationId"] for item in document["paths"].values() for op in item.values()}
+    assert operations == {
+        "trackSale", "trackLead", "trackClick", "trackLeadClient", "trackSaleClient"
+    }  # fmt: skip
+    assert {"token", "publishableKey"} <= set(document["components"]["securitySchemes"])
     assert main(["spec", "--path"]) == 0
-    path = capsys.readouterr().out.strip()
-    assert path.endswith("openapi.yaml") and os.path.isfile(path)
+    paths = capsys.readouterr().out.split()
+    assert [os.path.basename(p) for p in paths] == ["openapi.yaml", "funnel.yaml"]
+    assert all(os.path.isfile(p) for p in paths)
 
 
 def test_python_dash_m_is_the_same_cli() -> None:

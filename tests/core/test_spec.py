@@ -11,11 +11,37 @@ from werkzeug.test import Client
 
 from mockserver import create_app
 from mockserver.errors import SpecError
-from mockserver.spec import bundled_spec_path, load_spec
+from mockserver.spec import bundled_document, bundled_spec_path, load_spec, merge_documents
+
+SEED_SPEC = Path(__file__).resolve().parents[2] / "spec" / "openapi.yaml"
 
 
 def test_the_bundled_spec_is_valid_openapi() -> None:
     validate(yaml.safe_load(bundled_spec_path().read_text(encoding="utf-8")))
+
+
+def test_the_merged_spec_with_the_funnel_is_valid_openapi() -> None:
+    document = bundled_document()
+    validate(document)
+    assert {"/track/sale", "/track/lead", "/track/click", "/track/lead/client",
+            "/track/sale/client"} == set(document["paths"])  # fmt: skip
+
+
+def test_the_seed_document_stays_first_and_verbatim_in_the_merge() -> None:
+    seed = yaml.safe_load(SEED_SPEC.read_text(encoding="utf-8"))
+    merged = bundled_document()
+    assert merged["info"] == seed["info"]
+    assert merged["paths"]["/track/sale"] == seed["paths"]["/track/sale"]
+    for kind, items in seed["components"].items():
+        assert {name: merged["components"][kind][name] for name in items} == items
+
+
+def test_a_name_defined_twice_in_the_merge_is_refused() -> None:
+    seed = yaml.safe_load(SEED_SPEC.read_text(encoding="utf-8"))
+    with pytest.raises(SpecError, match="defined twice"):
+        merge_documents(seed, {"paths": {"/track/sale": {}}})
+    with pytest.raises(SpecError, match="defined twice"):
+        merge_documents(seed, {"components": {"securitySchemes": {"token": {}}}})
 
 
 def test_a_given_spec_is_validated_and_refused_with_the_reason(tmp_path: Path) -> None:

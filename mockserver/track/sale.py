@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .auth import Principal
-from .errors import NotFound
-from .fx import to_usd_cents
-from .models import Clock, IdFactory, Record, iso_time, new_customer, public_customer
-from .store import StateView, Store
-from .store.base import SEVEN_DAYS_MS
+from ..errors import NotFound
+from ..fx import to_usd_cents
+from ..models import Clock, IdFactory, Record, iso_time, public_customer
+from ..store import StateView, Store
+from ..store.base import SEVEN_DAYS_MS
+from .common import EventSink, add_customer, add_leads, live_link
 
 DIRECT_SALE_LEAD = "Direct sale tracking lead event"
 
@@ -45,13 +45,13 @@ class SaleRequest:
 class SaleTracker:
     """Records sales exactly once per invoice; the store's transaction makes it atomic."""
 
-    def __init__(self, store: Store, ids: IdFactory, clock: Clock) -> None:
+    def __init__(self, store: Store, ids: IdFactory, clock: Clock, events: EventSink) -> None:
         self._store = store
         self._ids = ids
         self._clock = clock
+        self._events = events
 
-    def track(self, principal: Principal, sale: SaleRequest) -> dict[str, Any]:
-        workspace_id = principal.workspace_id
+    def track(self, workspace_id: str, sale: SaleRequest) -> dict[str, Any]:
         now = self._clock()
         now_ms = int(now * 1000)
         with self._store.transaction() as view:
@@ -61,7 +61,7 @@ class SaleTracker:
                     return stored
             customer = view.customer(workspace_id, sale.external_id)
             if customer is not None:
-                link = _live_link(view, customer.get("linkId"), f"customer {customer['id']}")
+                link = live_link(view, customer.get("linkId"), f"customer {customer['id']}", "sale")
                 lead = view.latest_lead(customer["id"], sale.lead_event_name)
                 if lead is None:
                     name = "null" if sale.lead_event_name is None else sale.lead_event_name
@@ -75,7 +75,7 @@ class SaleTracker:
                 customer, link, lead = self._direct_sale(view, workspace_id, sale, now)
             if sale.amount == 0:
                 return _nothing_recorded(sale)
-            return self._record(view, principal, sale, customer, link, lead, now)
+            return self._record(view, workspace_id, sale, customer, link, lead, now)
 
     def _direct_sale(
         self, view: StateView, workspace_id: str, sale: SaleRequest, now: float
@@ -85,37 +85,38 @@ class SaleTracker:
         click = view.click(sale.click_id)
         if click is None or click.get("workspaceId") != workspace_id:
             raise NotFound(f"Click event not found for clickId: {sale.click_id}")
-        link = _live_link(view, click.get("linkId"), f"clickId {sale.click_id}")
-        customer = new_customer(
-            self._ids.customer_id(),
-            sale.external_id,
+        link = live_link(view, click.get("linkId"), f"clickId {sale.click_id}", "sale")
+        customer = add_customer(
+            view,
+            self._ids,
             workspace_id,
-            name=sale.customer_name or sale.customer_email or self._ids.random_name(),
+            sale.external_id,
+            name=sale.customer_name,
             email=sale.customer_email,
             avatar=sale.customer_avatar,
-            link_id=link["id"],
-            click_id=click["id"],
+            click=click,
+            link=link,
             created_at=iso_time(now),
         )
-        view.put_customer(customer)
-        lead = {
-            "id": self._ids.event_id(),
-            "customerId": customer["id"],
-            "workspaceId": workspace_id,
-            "eventName": DIRECT_SALE_LEAD if sale.lead_event_name is None else sale.lead_event_name,
-            "linkId": link["id"],
-            "clickId": click["id"],
-            "timestamp": iso_time(now),
-        }
-        view.put_lead(lead)
-        link["leads"] = link.get("leads", 0) + 1
-        view.put_link(link)
+        (lead,) = add_leads(
+            view,
+            self._ids,
+            customer,
+            link,
+            click["id"],
+            event_name=DIRECT_SALE_LEAD if sale.lead_event_name is None else sale.lead_event_name,
+            metadata=None,
+            quantity=1,
+            timestamp=iso_time(now),
+        )
+        records = {"click": click, "link": link, "customer": customer, "lead": lead}
+        self._events.emit(view, workspace_id, "lead.created", records, now)
         return customer, link, lead
 
     def _record(
         self,
         view: StateView,
-        principal: Principal,
+        workspace_id: str,
         sale: SaleRequest,
         customer: Record,
         link: Record,
@@ -127,7 +128,7 @@ class SaleTracker:
         timestamp = iso_time(now)
         record = {
             "id": self._ids.event_id(),
-            "workspaceId": principal.workspace_id,
+            "workspaceId": workspace_id,
             "customerId": customer["id"],
             "linkId": link["id"],
             "clickId": lead.get("clickId") or customer.get("clickId"),
@@ -164,17 +165,9 @@ class SaleTracker:
         view.put_link(link)
         view.put_customer(customer)
         view.put_sale(record, response, int(now * 1000))
+        records = {"customer": customer, "link": link, "lead": lead, "sale": record}
+        self._events.emit(view, workspace_id, "sale.created", records, now)
         return response
-
-
-def _live_link(view: StateView, link_id: str | None, owner: str) -> Record:
-    """Rule 14/16's link checks: missing → 404, disabled → 404."""
-    link = view.link(link_id) if link_id else None
-    if link is None:
-        raise NotFound(f"Link not found for {owner}")
-    if link.get("disabled"):
-        raise NotFound(f"Link {link['id']} for {owner} is disabled, sale not tracked")
-    return link
 
 
 def _nothing_recorded(sale: SaleRequest) -> dict[str, Any]:
