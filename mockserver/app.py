@@ -40,6 +40,7 @@ from .errors import (
     NotFound,
     code_for_status,
 )
+from .feed import Feed
 from .models import Clock, IdFactory
 from .operations import Operations
 from .ratelimit import count_publishable, count_request
@@ -130,6 +131,7 @@ class MockApp:
         self.adapter = build_map(self.spec).bind("localhost")
         self._routes: dict[tuple[str, str], Operation] = {}
         self.access_log = AccessLog()
+        self.feed = Feed()
         ids = IdFactory(clock, rng)
         self.control = Control(ids, clock)
         self.operations = Operations(store, ids, clock, events or NoEvents())
@@ -203,6 +205,8 @@ class MockApp:
         exchange.status, exchange.payload = self.admin.handle(
             method, exchange.path, environ.get("HTTP_AUTHORIZATION"), raw
         )
+        if method != "GET" and self.feed.listening:
+            self.feed.publish("state", {"change": f"{method} {exchange.path}"})
 
     def _plan_api(self, environ: WSGIEnvironment, exchange: Exchange) -> None:
         method = environ["REQUEST_METHOD"]
@@ -271,6 +275,8 @@ class MockApp:
             )
             exchange.status = 200
             exchange.headers = rate_headers
+            if self.feed.listening:
+                self.feed.publish("state", {"change": operation.operation_id})
         except ApiError as error:
             if not any(name == "Retry-After" for name, _ in error.extra_headers):
                 error.extra_headers = [*rate_headers, *error.extra_headers]
@@ -318,20 +324,20 @@ class MockApp:
             # now, so the journal shows what the client sent.
             with contextlib.suppress(ApiError, OSError, ValueError):
                 exchange.body = read_body(environ, self.settings.max_body)
-        self.store.log_request(
-            {
-                "method": environ.get("REQUEST_METHOD"),
-                "path": exchange.path,
-                "query": environ.get("QUERY_STRING", ""),
-                "status": exchange.status,
-                "requestHeaders": _journal_headers(environ),
-                "requestBody": _journal_body(exchange.body, exchange.parsed),
-                "responseBody": exchange.payload,
-                "durationMs": round(elapsed_ms, 3),
-                "time": self.clock(),
-            },
-            self.settings.journal_limit,
-        )
+        entry = {
+            "method": environ.get("REQUEST_METHOD"),
+            "path": exchange.path,
+            "query": environ.get("QUERY_STRING", ""),
+            "status": exchange.status,
+            "requestHeaders": _journal_headers(environ),
+            "requestBody": _journal_body(exchange.body, exchange.parsed),
+            "responseBody": exchange.payload,
+            "durationMs": round(elapsed_ms, 3),
+            "time": self.clock(),
+        }
+        self.store.log_request(entry, self.settings.journal_limit)
+        if self.feed.listening:
+            self.feed.publish("request", entry)
 
 
 def _workspace_query(environ: WSGIEnvironment) -> str | None:
