@@ -18,7 +18,9 @@ from .errors import (
     UnprocessableEntity,
 )
 from .fx import FX_TABLE_DATE, parse_rates
+from .models import redact_token
 from .validation import parse_json
+from .webhook_admin import WEBHOOK_ENDPOINTS, WebhookCalls
 
 if TYPE_CHECKING:
     from .app import MockApp
@@ -43,6 +45,14 @@ ADMIN_MAP = Map(
         Rule("/__mock/fx-rates", endpoint="fx_rates", methods=["GET", "PUT"]),
         Rule("/__mock/faults", endpoint="faults", methods=["POST"]),
         Rule("/__mock/requests", endpoint="requests", methods=["GET"]),
+        Rule("/__mock/webhooks", endpoint="webhooks", methods=["GET", "POST"]),
+        Rule("/__mock/webhooks/<webhook_id>", endpoint="delete_webhook", methods=["DELETE"]),
+        Rule("/__mock/webhooks/events", endpoint="webhook_events", methods=["GET"]),
+        Rule("/__mock/webhooks/deliveries", endpoint="webhook_deliveries", methods=["GET"]),
+        Rule(
+            "/__mock/webhooks/events/<event_id>/redeliver", endpoint="redeliver", methods=["POST"]
+        ),
+        Rule("/__mock/webhooks/test", endpoint="test_webhook", methods=["POST"]),
     ],
     strict_slashes=False,
     merge_slashes=False,
@@ -51,19 +61,17 @@ ADMIN_MAP = Map(
 OBJECT_KINDS = ("workspace", "token", "publishable_key", "link", "click", "customer", "lead")
 
 
-def redact_token(token: str) -> str:
-    """Enough to recognise a token in a listing, never enough to use it."""
-    return token[:4] + "…" + token[-2:] if len(token) > 8 else "…"
-
-
 class AdminApi:
     """Answers `/__mock/*` calls against the app's store; errors use Dub's envelope."""
 
     def __init__(self, app: MockApp) -> None:
         self.app = app
         self.adapter = ADMIN_MAP.bind("localhost")
+        self.webhook_calls = WebhookCalls(app)
 
-    def handle(self, method: str, path: str, authorization: str | None, raw_body: bytes) -> Answer:
+    def handle(
+        self, method: str, path: str, authorization: str | None, raw_body: bytes, query: str = ""
+    ) -> Answer:
         admin_token = self.app.settings.admin_token
         # The token comes before routing, so that without it even the admin API's shape (which
         # paths and methods exist) stays hidden; only the health check is open.
@@ -88,6 +96,8 @@ class AdminApi:
             return 200, self.app.store.fx_rates()
         if endpoint == "faults":
             return self.add_fault(self._json(raw_body))
+        if endpoint in WEBHOOK_ENDPOINTS:
+            return self.webhook_calls.handle(endpoint, method, arguments, raw_body, query)
         answer: Answer = getattr(self, endpoint)()
         return answer
 
@@ -115,6 +125,8 @@ class AdminApi:
             token["token"] = redact_token(str(token["token"]))
         for key in snapshot["publishableKeys"]:
             key["key"] = redact_token(str(key["key"]))
+        for webhook in snapshot["webhooks"]:
+            webhook["secret"] = redact_token(str(webhook["secret"]))
         return 200, snapshot
 
     def requests(self) -> Answer:

@@ -49,8 +49,9 @@ from .seed import baseline, seed_data, start_fx_rates
 from .settings import Settings
 from .spec import Operation, load_spec
 from .store import Store, open_store
-from .track.common import EventSink, NoEvents
 from .validation import parse_json
+from .webhooks.delivery import Deliverer
+from .webhooks.outbox import Outbox
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -121,7 +122,6 @@ class MockApp:
         *,
         clock: Clock = time.time,
         rng: random.Random | None = None,
-        events: EventSink | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -132,19 +132,29 @@ class MockApp:
         self._routes: dict[tuple[str, str], Operation] = {}
         self.access_log = AccessLog()
         self.feed = Feed()
-        ids = IdFactory(clock, rng)
+        self.ids = ids = IdFactory(clock, rng)
         self.control = Control(ids, clock)
-        self.operations = Operations(store, ids, clock, events or NoEvents())
+        self.outbox = Outbox(ids, clock)
+        self.deliverer = Deliverer(store, clock, self.feed)
+        self.outbox.on_queued(self.deliverer.wake)
+        self.operations = Operations(store, ids, clock, self.outbox)
         self._browser_paths = self.operations.browser_paths(self.spec.operations)
         self.admin = AdminApi(self)
         data = seed_data(settings)
         self._fx_rates = start_fx_rates(data)
         self._build = baseline(settings, self.control, data)
         store.initialise(self._build, self._fx_rates)
+        if store.next_delivery_ms() is not None:  # deliveries queued before a restart
+            self.deliverer.start()
 
     def reset(self) -> None:
         """Back to the state the mock started with (seed, --token and defaults)."""
         self.store.reset(self._build, self._fx_rates)
+
+    def close(self) -> None:
+        """Stop sending webhooks, then release the store."""
+        self.deliverer.close()
+        self.store.close()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         exchange = self.begin(environ)
@@ -179,7 +189,9 @@ class MockApp:
     ) -> Iterable[bytes]:
         """Answer the request `begin` opened, once its delay is over."""
         with self.store.request_scope():
-            return self._finish(environ, exchange, start_response)
+            answer = self._finish(environ, exchange, start_response)
+        self.outbox.notify()  # committed: what it queued can be sent
+        return answer
 
     def _finish(
         self, environ: WSGIEnvironment, exchange: Exchange, start_response: StartResponse
@@ -201,9 +213,17 @@ class MockApp:
 
     def _admin(self, environ: WSGIEnvironment, exchange: Exchange) -> None:
         method = environ["REQUEST_METHOD"]
-        raw = read_body(environ, self.settings.max_body) if method in {"POST", "PUT"} else b""
+        raw = (
+            read_body(environ, self.settings.max_body)
+            if method in {"POST", "PUT", "PATCH"}
+            else b""
+        )
         exchange.status, exchange.payload = self.admin.handle(
-            method, exchange.path, environ.get("HTTP_AUTHORIZATION"), raw
+            method,
+            exchange.path,
+            environ.get("HTTP_AUTHORIZATION"),
+            raw,
+            environ.get("QUERY_STRING", ""),
         )
         if method != "GET" and self.feed.listening:
             self.feed.publish("state", {"change": f"{method} {exchange.path}"})

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from .errors import DubMockError
+from .models import IdFactory
 from .settings import DEFAULT_MAX_BODY, DEFAULT_TOKEN, Settings, parse_latency
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -45,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     serve.add_argument("--admin-token", metavar="T", help="require Bearer T on /__mock/*")
     serve.add_argument("--quiet", action="store_true", help="no per-request log line")
+    serve.add_argument(
+        "--webhook", action="append", default=[], metavar="URL",
+        help="send every webhook of the default workspace to URL (repeatable)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--webhook-secret", metavar="S", help="the --webhook endpoints' secret (default: random)"
+    )
 
     # `check` has its own parser in contract_tests.runner; listed here for `dub-mock --help`.
     verbs.add_parser("check", help="check an implementation against the contract", add_help=False)
@@ -68,6 +76,8 @@ def serve_settings(args: argparse.Namespace) -> Settings:
         max_body=args.max_body,
         admin_token=args.admin_token,
         quiet=args.quiet,
+        webhooks=tuple(args.webhook),
+        webhook_secret=args.webhook_secret,
     )
 
 
@@ -84,6 +94,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
     }
     if settings.seed:
         env["DUB_MOCK_SEED"] = os.path.abspath(settings.seed)
+    if settings.webhooks:
+        env["DUB_MOCK_WEBHOOKS"] = ",".join(settings.webhooks)
+    if settings.webhook_secret:
+        env["DUB_MOCK_WEBHOOK_SECRET"] = settings.webhook_secret
     if settings.admin_token:
         env["DUB_MOCK_ADMIN_TOKEN"] = settings.admin_token
     if settings.latency_ms:
@@ -105,6 +119,7 @@ def banner(settings: Settings) -> str:
         + (" (needs --admin-token)" if settings.admin_token else ""),
         f"  workers: {settings.workers}; rate limits {'on' if settings.rate_limit else 'off'}; "
         f"CORS {'on' if settings.cors else 'off'}",
+        *(f"  webhook: {url} (secret {settings.webhook_secret})" for url in settings.webhooks),
         "Press Ctrl-C to stop.",
     ]
     return "\n".join(lines)
@@ -117,7 +132,9 @@ def serve(settings: Settings) -> int:
 
     from .app import create_app
 
-    create_app(settings).store.close()  # validates spec, seed and store before any worker starts
+    if settings.webhooks and not settings.webhook_secret:  # one secret for every worker
+        settings = settings.with_overrides(webhook_secret=IdFactory().webhook_secret())
+    create_app(settings).close()  # validates spec, seed and store before any worker starts
     if settings.host not in LOOPBACK:
         print(
             f"warning: binding {settings.host} exposes the mock beyond this machine",

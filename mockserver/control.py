@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from .auth import PUBLISHABLE_PREFIX
 from .errors import Conflict, NotFound, UnprocessableEntity
@@ -23,6 +24,7 @@ from .models import (
 from .settings import DEFAULT_WORKSPACE
 from .store import StateView
 from .track.common import normalise_domain
+from .webhooks.outbox import DEFAULT_RETRY_SCHEDULE_MS, DEFAULT_TIMEOUT_MS, TRIGGERS
 
 
 class Fields:
@@ -142,6 +144,48 @@ class Control:
             "rateLimitPerMinute": fields.count("rateLimitPerMinute", low=1),
         }
         view.put_token(record)
+        return record
+
+    def webhook(self, view: StateView, data: Any) -> Record:
+        """An endpoint Dub's webhooks are sent to: its URL, secret, triggers and schedule."""
+        fields = Fields(data, "webhook")
+        url = fields.text("url", required=True)
+        assert url is not None
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise UnprocessableEntity("webhook: url must be an http:// or https:// URL")
+        triggers = data.get("triggers", list(TRIGGERS))
+        if (
+            not isinstance(triggers, list)
+            or not triggers
+            or any(t not in TRIGGERS for t in triggers)
+        ):
+            raise UnprocessableEntity(
+                f"webhook: triggers must be a non-empty list of {', '.join(TRIGGERS)}"
+            )
+        schedule = data.get("retryScheduleMs", list(DEFAULT_RETRY_SCHEDULE_MS))
+        if (
+            not isinstance(schedule, list)
+            or len(schedule) > 20
+            or any(isinstance(d, bool) or not isinstance(d, int) or not 0 <= d <= 86_400_000
+                   for d in schedule)
+        ):  # fmt: skip
+            raise UnprocessableEntity(
+                "webhook: retryScheduleMs must be a list of at most 20 delays in ms (0-86400000)"
+            )
+        record = {
+            "id": fields.text("id") or self.ids.webhook_id(),
+            "url": url,
+            "secret": fields.text("secret") or self.ids.webhook_secret(),
+            "triggers": [t for t in TRIGGERS if t in triggers],
+            "workspaceId": self._workspace_id(view, fields),
+            "disabled": fields.flag("disabled", False),
+            "consecutiveFailures": 0,
+            "retryScheduleMs": schedule,
+            "timeoutMs": fields.count("timeoutMs", low=1, high=120_000) or DEFAULT_TIMEOUT_MS,
+            "createdAt": iso_time(self.clock()),
+        }
+        view.put_webhook(record)
         return record
 
     def link(self, view: StateView, data: Any) -> Record:

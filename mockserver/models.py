@@ -86,6 +86,13 @@ class IdFactory:
     def publishable_key(self) -> str:
         return "dub_pk_" + self.alphanumerics(24)
 
+    def webhook_id(self) -> str:
+        return "wh_" + self.alphanumerics(24)
+
+    def webhook_secret(self) -> str:
+        """`whsec_` and 32 hex characters, the shape of Dub's endpoint secrets."""
+        return "whsec_" + self._rng.randbytes(16).hex()
+
     def event_id(self) -> str:
         return self.nanoid()
 
@@ -162,6 +169,11 @@ def public_customer(customer: Record) -> Record:
         "avatar": customer["avatar"],
         "externalId": customer["externalId"],
     }
+
+
+def redact_token(token: str) -> str:
+    """Enough to recognise a key or secret in a listing, never enough to use it."""
+    return token[:4] + "…" + token[-2:] if len(token) > 8 else "…"
 
 
 def iso_time(seconds: float) -> str:

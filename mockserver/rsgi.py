@@ -84,7 +84,7 @@ class RsgiFront:
         if self.pool is not None:
             self.pool.shutdown(wait=True)
         self.app.access_log.flush()
-        self.app.store.close()
+        self.app.close()
 
     async def _read_body(self, environ: dict[str, Any], protocol: HTTPProtocol) -> bytes:
         """The whole body, or enough of it for the app to refuse it (400 or 413).

@@ -24,6 +24,7 @@ SEED_KINDS = {
     "workspaces": "workspace",
     "tokens": "token",
     "publishableKeys": "publishable_key",
+    "webhooks": "webhook",
     "links": "link",
     "clicks": "click",
     "customers": "customer",
@@ -100,6 +101,14 @@ def baseline(
         control.token(view, {"token": DEFAULT_TOKEN, "workspaceId": DEFAULT_WORKSPACE})
         for token in settings.tokens:
             control.token(view, {"token": token, "workspaceId": DEFAULT_WORKSPACE})
+        for index, url in enumerate(settings.webhooks):
+            endpoint = {"id": f"wh_serve_{index + 1}", "url": url}
+            if settings.webhook_secret:
+                endpoint["secret"] = settings.webhook_secret
+            try:
+                control.webhook(view, endpoint)
+            except ApiError as exc:
+                raise SeedError(f"--webhook {url}: {exc.message}") from None
         for kind, call in SEED_KINDS.items():
             create = getattr(control, call)
             for index, item in enumerate(data.get(kind, [])):

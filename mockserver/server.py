@@ -159,7 +159,7 @@ class MockServer:
         if self._thread is not None:
             self._thread.join(timeout=10)
         if self.app is not None:
-            self.app.store.close()
+            self.app.close()
 
     def __enter__(self) -> MockServer:
         return self.start()

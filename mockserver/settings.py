@@ -22,6 +22,9 @@ class Settings:
     seed: str | None = None
     seed_data: Mapping[str, Any] | None = None
     tokens: tuple[str, ...] = ()
+    #: Webhook endpoints for the default workspace, every trigger (`serve --webhook URL`).
+    webhooks: tuple[str, ...] = ()
+    webhook_secret: str | None = None
     host: str = "127.0.0.1"
     port: int = 8787
     workers: int = 1
@@ -98,7 +101,7 @@ def _parse_env_value(name: str, raw: str) -> Any:
             raise ConfigError(f"DUB_MOCK_{name.upper()} must be a number, not {raw!r}") from None
     if name in {"cors", "rate_limit", "quiet", "validate_responses"}:
         return raw.strip().lower() in {"1", "true", "yes", "on"}
-    if name == "tokens":
+    if name in {"tokens", "webhooks"}:
         return tuple(t for t in raw.split(",") if t)
     if name == "latency_ms":
         return parse_latency(raw)

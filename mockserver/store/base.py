@@ -11,8 +11,11 @@ from ..models import Record
 SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000
 #: The record kinds `/__mock/state` lists, in this order.
 SNAPSHOT_KINDS = (
-    "workspaces", "tokens", "publishableKeys", "links", "clicks", "customers", "leads", "sales",
+    "workspaces", "tokens", "publishableKeys", "webhooks", "links", "clicks", "customers",
+    "leads", "sales",
 )  # fmt: skip
+#: The webhook event and delivery logs keep this many of their newest entries.
+WEBHOOK_LOG_LIMIT = 10_000
 
 
 class StateView(Protocol):
@@ -52,6 +55,26 @@ class StateView(Protocol):
     def hold_key(self, name: str, value: str, expires_ms: int) -> None:
         """Take a dedup key. With `held_key` in one transaction: of N simultaneous requests
         one takes it, the others see it held."""
+
+    # -- webhooks: endpoints, the event log and the outbox of pending deliveries ---------
+    def webhooks(self, workspace_id: str) -> list[Record]: ...
+    def webhook(self, webhook_id: str) -> Record | None: ...
+    def put_webhook(self, record: Record) -> None: ...
+    def delete_webhook(self, webhook_id: str) -> bool: ...
+    def event(self, event_id: str) -> Record | None: ...
+    def put_event(self, record: Record) -> None:
+        """Add or update an event of the log (the body sent, its endpoints, who got it)."""
+
+    def put_pending(self, record: Record) -> None:
+        """Queue (or re-queue) one delivery, keyed by `record["key"]`, to be tried from
+        `record["availableMs"]` on."""
+
+    def due_pending(self, now_ms: int, limit: int) -> list[Record]:
+        """Up to `limit` queued deliveries available at `now_ms`, soonest first."""
+
+    def drop_pending(self, key: str) -> None: ...
+    def put_delivery(self, record: Record) -> None:
+        """Log one delivery attempt."""
 
 
 class Store(Protocol):
@@ -99,6 +122,16 @@ class Store(Protocol):
         """Append to the journal, keeping the newest `limit` entries."""
 
     def requests(self) -> list[dict[str, Any]]: ...
+
+    def next_delivery_ms(self) -> int | None:
+        """When the soonest queued delivery becomes available (None: nothing queued); read
+        without a lock, so an idle deliverer can poll it cheaply."""
+
+    def events(self) -> list[Record]:
+        """The webhook event log, oldest first."""
+
+    def deliveries(self) -> list[Record]:
+        """Every logged delivery attempt, oldest first."""
 
     def close(self) -> None: ...
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -11,7 +13,7 @@ from typing import Any
 import orjson
 
 from ..models import Record
-from .base import StateView, latest_lead
+from .base import WEBHOOK_LOG_LIMIT, StateView, latest_lead
 
 
 class _State:
@@ -37,6 +39,14 @@ class _State:
         self.faults: deque[list[int | None]] = deque()
         self.fx_rates = dict(fx_rates)
         self.journal: deque[dict[str, Any]] = deque(maxlen=journal_limit)
+        self.webhooks: dict[str, Record] = {}
+        self.events: dict[str, Record] = {}
+        self.deliveries: deque[Record] = deque(maxlen=WEBHOOK_LOG_LIMIT)
+        self.pending: dict[str, Record] = {}
+        # (available ms, order, key): a queued delivery's place; stale entries (re-queued or
+        # dropped since) are skipped when they come up.
+        self.pending_heap: list[tuple[int, int, str]] = []
+        self.pending_order = itertools.count()
         self.initialised = False
 
 
@@ -127,6 +137,48 @@ class MemoryView:
     def hold_key(self, name: str, value: str, expires_ms: int) -> None:
         self._s.held_keys[name] = (value, expires_ms)
 
+    def webhooks(self, workspace_id: str) -> list[Record]:
+        return [w for w in self._s.webhooks.values() if w["workspaceId"] == workspace_id]
+
+    def webhook(self, webhook_id: str) -> Record | None:
+        return self._s.webhooks.get(webhook_id)
+
+    def put_webhook(self, record: Record) -> None:
+        self._s.webhooks[record["id"]] = record
+
+    def delete_webhook(self, webhook_id: str) -> bool:
+        return self._s.webhooks.pop(webhook_id, None) is not None
+
+    def event(self, event_id: str) -> Record | None:
+        return self._s.events.get(event_id)
+
+    def put_event(self, record: Record) -> None:
+        events = self._s.events
+        events[record["id"]] = record
+        if len(events) > WEBHOOK_LOG_LIMIT:
+            del events[next(iter(events))]
+
+    def put_pending(self, record: Record) -> None:
+        self._s.pending[record["key"]] = record
+        entry = (record["availableMs"], next(self._s.pending_order), record["key"])
+        heapq.heappush(self._s.pending_heap, entry)
+
+    def due_pending(self, now_ms: int, limit: int) -> list[Record]:
+        heap, pending = self._s.pending_heap, self._s.pending
+        due: list[Record] = []
+        while heap and heap[0][0] <= now_ms and len(due) < limit:
+            available_ms, _, key = heapq.heappop(heap)
+            record = pending.get(key)
+            if record is not None and record["availableMs"] == available_ms:
+                due.append(record)  # its caller re-queues it (leased) or drops it
+        return due
+
+    def drop_pending(self, key: str) -> None:
+        self._s.pending.pop(key, None)
+
+    def put_delivery(self, record: Record) -> None:
+        self._s.deliveries.append(record)
+
 
 class _Transaction:
     """The store's lock around its view; a plain class, cheaper than a generator context."""
@@ -196,6 +248,7 @@ class MemoryStore:
                 "workspaces": [dict(r) for r in s.workspaces.values()],
                 "tokens": [dict(r) for r in s.tokens.values()],
                 "publishableKeys": [dict(r) for r in s.publishable_keys.values()],
+                "webhooks": [dict(r) for r in s.webhooks.values()],
                 "links": [dict(r) for r in s.links.values()],
                 "clicks": [dict(r) for r in s.clicks.values()],
                 "customers": [dict(r) for r in s.customers.values()],
@@ -245,6 +298,18 @@ class MemoryStore:
     def requests(self) -> list[dict[str, Any]]:
         with self._lock:
             return list(self._state.journal)
+
+    def next_delivery_ms(self) -> int | None:
+        heap = self._state.pending_heap
+        return heap[0][0] if heap else None  # a stale entry only makes the deliverer look early
+
+    def events(self) -> list[Record]:
+        with self._lock:
+            return [dict(r) for r in self._state.events.values()]
+
+    def deliveries(self) -> list[Record]:
+        with self._lock:
+            return [dict(r) for r in self._state.deliveries]
 
     def close(self) -> None:
         """Nothing to release."""

@@ -33,7 +33,7 @@ import redis
 
 from ..errors import StoreError
 from ..models import Record
-from .base import StateView, latest_lead
+from .base import WEBHOOK_LOG_LIMIT, StateView, latest_lead
 
 LOCK_TTL_MS = 15_000
 """A unit of work that holds the lock longer than this loses it and is refused at commit."""
@@ -42,7 +42,11 @@ LOCK_WAIT_S = 30.0
 COMMIT_MARK_TTL_MS = 30_000
 """How long a commit is remembered, so that a retried commit (after a lost reply) reports it."""
 
-HASHED_KINDS = ("workspaces", "tokens", "publishableKeys", "links", "clicks", "customers")
+HASHED_KINDS = (
+    "workspaces", "tokens", "publishableKeys", "webhooks", "links", "clicks", "customers",
+)  # fmt: skip
+#: Hashes that remember their insertion order: the snapshot's kinds and the event log.
+ORDERED_KINDS = (*HASHED_KINDS, "events")
 LISTED_KINDS = ("leads", "sales")
 PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9_.:{}-]{1,64}$")
 
@@ -62,7 +66,8 @@ return 1
 
 # KEYS: lock, commit-mark prefix. ARGV: token, commit-mark ttl ms, then the ops:
 # P hash order field value (an upsert that remembers insertion order), H hash field value,
-# R list value, D key.
+# R list value, D key, E hash field (delete), L list value (remove), Z zset score member,
+# Q zset member (remove), V hash order n (keep the newest n), T list n (keep the newest n).
 COMMIT = """
 local token = ARGV[1]
 if redis.call('GET', KEYS[1]) ~= token then
@@ -86,6 +91,27 @@ while i <= n do
   elseif op == 'D' then
     redis.call('DEL', ARGV[i + 1])
     i = i + 2
+  elseif op == 'E' then
+    redis.call('HDEL', ARGV[i + 1], ARGV[i + 2])
+    i = i + 3
+  elseif op == 'L' then
+    redis.call('LREM', ARGV[i + 1], 0, ARGV[i + 2])
+    i = i + 3
+  elseif op == 'Z' then
+    redis.call('ZADD', ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
+    i = i + 4
+  elseif op == 'Q' then
+    redis.call('ZREM', ARGV[i + 1], ARGV[i + 2])
+    i = i + 3
+  elseif op == 'V' then
+    local keep = tonumber(ARGV[i + 3])
+    while redis.call('LLEN', ARGV[i + 2]) > keep do
+      redis.call('HDEL', ARGV[i + 1], redis.call('LPOP', ARGV[i + 2]))
+    end
+    i = i + 4
+  elseif op == 'T' then
+    redis.call('LTRIM', ARGV[i + 1], -tonumber(ARGV[i + 2]), -1)
+    i = i + 3
   else
     return redis.error_reply('dub-mock: unknown commit op ' .. tostring(op))
   end
@@ -161,8 +187,8 @@ class Keys:
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
-        self.order = {kind: f"{prefix}order:{kind}" for kind in HASHED_KINDS}
-        self.hashes = {kind: prefix + kind for kind in HASHED_KINDS}
+        self.order = {kind: f"{prefix}order:{kind}" for kind in ORDERED_KINDS}
+        self.hashes = {kind: prefix + kind for kind in ORDERED_KINDS}
         self.customer_ids = prefix + "customer_ids"
         self.link_keys = prefix + "link_keys"
         self.held_keys = prefix + "held_keys"
@@ -174,6 +200,9 @@ class Keys:
         self.faults = prefix + "faults"
         self.fx_rates = prefix + "fx_rates"
         self.journal = prefix + "journal"
+        self.deliveries = prefix + "deliveries"
+        self.pending = prefix + "pending"
+        self.pending_due = prefix + "pending_due"
         self.meta = prefix + "meta"
         self.lock = prefix + "lock"
         self.commit_mark = prefix + "committed:"
@@ -194,6 +223,9 @@ class Keys:
             self.faults,
             self.fx_rates,
             self.journal,
+            self.deliveries,
+            self.pending,
+            self.pending_due,
             self.meta,
         ]
 
@@ -327,6 +359,53 @@ class RedisView:
 
     def hold_key(self, name: str, value: str, expires_ms: int) -> None:
         self._hset(self._keys.held_keys, name, orjson.dumps([value, expires_ms]))
+
+    def webhooks(self, workspace_id: str) -> list[Record]:
+        key = self._keys.hashes["webhooks"]
+        order = [] if self._cleared else self._client.lrange(self._keys.order["webhooks"], 0, -1)
+        fields = [f.decode() for f in cast(list[bytes], order)]
+        fields += [f for (k, f) in self._pending if k == key and f not in fields]
+        found = (self._record(key, field) for field in fields)
+        return [w for w in found if w is not None and w["workspaceId"] == workspace_id]
+
+    def webhook(self, webhook_id: str) -> Record | None:
+        return self._record(self._keys.hashes["webhooks"], webhook_id)
+
+    def put_webhook(self, record: Record) -> None:
+        self._put("webhooks", record["id"], record)
+
+    def delete_webhook(self, webhook_id: str) -> bool:
+        key = self._keys.hashes["webhooks"]
+        if self.webhook(webhook_id) is None:
+            return False
+        self._pending.pop((key, webhook_id), None)
+        self.ops += ["E", key, webhook_id, "L", self._keys.order["webhooks"], webhook_id]
+        return True
+
+    def event(self, event_id: str) -> Record | None:
+        return self._record(self._keys.hashes["events"], event_id)
+
+    def put_event(self, record: Record) -> None:
+        self._put("events", record["id"], record)
+        hashes, order = self._keys.hashes["events"], self._keys.order["events"]
+        self.ops += ["V", hashes, order, WEBHOOK_LOG_LIMIT]
+
+    def put_pending(self, record: Record) -> None:
+        self._hset(self._keys.pending, record["key"], orjson.dumps(record))
+        self.ops += ["Z", self._keys.pending_due, record["availableMs"], record["key"]]
+
+    def due_pending(self, now_ms: int, limit: int) -> list[Record]:
+        keys = self._client.zrangebyscore(self._keys.pending_due, "-inf", now_ms, 0, limit)
+        found = (self._record(self._keys.pending, key.decode()) for key in cast(list[bytes], keys))
+        return [record for record in found if record is not None]
+
+    def drop_pending(self, key: str) -> None:
+        self._pending.pop((self._keys.pending, key), None)
+        self.ops += ["E", self._keys.pending, key, "Q", self._keys.pending_due, key]
+
+    def put_delivery(self, record: Record) -> None:
+        self.ops += ["R", self._keys.deliveries, orjson.dumps(record)]
+        self.ops += ["T", self._keys.deliveries, WEBHOOK_LOG_LIMIT]
 
     def put_fx_rates(self, rates: dict[str, float]) -> None:
         for code, rate in rates.items():
@@ -519,6 +598,21 @@ class RedisStore:
     def requests(self) -> list[dict[str, Any]]:
         rows = cast(list[bytes], self.client.lrange(self.keys.journal, -self._journal_limit, -1))
         return [cast(dict[str, Any], _load(row)) for row in rows]
+
+    def next_delivery_ms(self) -> int | None:
+        soonest = self.client.zrange(self.keys.pending_due, 0, 0, withscores=True)
+        return int(soonest[0][1]) if soonest else None
+
+    def events(self) -> list[Record]:
+        order = cast(list[bytes], self.client.lrange(self.keys.order["events"], 0, -1))
+        if not order:
+            return []
+        rows = cast(list[bytes | None], self.client.hmget(self.keys.hashes["events"], order))
+        return [cast(Record, _load(row)) for row in rows if row is not None]
+
+    def deliveries(self) -> list[Record]:
+        rows = cast(list[bytes], self.client.lrange(self.keys.deliveries, 0, -1))
+        return [cast(Record, _load(row)) for row in rows]
 
     def close(self) -> None:
         self.client.close()

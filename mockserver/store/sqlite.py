@@ -17,7 +17,7 @@ import orjson
 
 from ..errors import StoreError
 from ..models import Record
-from .base import SNAPSHOT_KINDS, StateView
+from .base import SNAPSHOT_KINDS, WEBHOOK_LOG_LIMIT, StateView
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -48,11 +48,20 @@ CREATE TABLE IF NOT EXISTS faults (
     delay_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS fx_rates (code TEXT PRIMARY KEY, rate REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY AUTOINCREMENT, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS webhooks (
+    id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS deliveries (seq INTEGER PRIMARY KEY AUTOINCREMENT, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS pending (
+    key TEXT PRIMARY KEY, available_ms INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS pending_by_time ON pending (available_ms);
 """
 
 TABLES = (
     "workspaces", "tokens", "publishable_keys", "links", "link_keys", "held_keys", "clicks",
     "customers", "leads", "sales", "invoices", "rate_windows", "faults", "fx_rates", "journal",
+    "webhooks", "events", "deliveries", "pending",
 )  # fmt: skip
 #: `/__mock/state`'s kinds and the tables that hold them.
 SNAPSHOT_TABLES = {kind: kind for kind in SNAPSHOT_KINDS} | {"publishableKeys": "publishable_keys"}
@@ -196,6 +205,66 @@ class SqliteView:
             "INSERT OR REPLACE INTO held_keys (name, value, expires_ms) VALUES (?, ?, ?)",
             (name, value, expires_ms),
         )
+
+    def webhooks(self, workspace_id: str) -> list[Record]:
+        rows = self._db.execute(
+            "SELECT data FROM webhooks WHERE workspace_id = ? ORDER BY rowid", (workspace_id,)
+        )
+        return [_load(row[0]) for row in rows]
+
+    def webhook(self, webhook_id: str) -> Record | None:
+        return self._one("SELECT data FROM webhooks WHERE id = ?", webhook_id)
+
+    def put_webhook(self, record: Record) -> None:
+        self._db.execute(
+            "INSERT INTO webhooks (id, workspace_id, data) VALUES (?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+            (record["id"], record["workspaceId"], orjson.dumps(record)),
+        )
+
+    def delete_webhook(self, webhook_id: str) -> bool:
+        cursor = self._db.execute("DELETE FROM webhooks WHERE id = ?", (webhook_id,))
+        return cursor.rowcount > 0
+
+    def event(self, event_id: str) -> Record | None:
+        return self._one("SELECT data FROM events WHERE id = ?", event_id)
+
+    def put_event(self, record: Record) -> None:
+        cursor = self._db.execute(
+            "INSERT INTO events (id, data) VALUES (?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+            (record["id"], orjson.dumps(record)),
+        )
+        _trim(self._db, "events", cursor.lastrowid)
+
+    def put_pending(self, record: Record) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO pending (key, available_ms, data) VALUES (?, ?, ?)",
+            (record["key"], record["availableMs"], orjson.dumps(record)),
+        )
+
+    def due_pending(self, now_ms: int, limit: int) -> list[Record]:
+        rows = self._db.execute(
+            "SELECT data FROM pending WHERE available_ms <= ? ORDER BY available_ms LIMIT ?",
+            (now_ms, limit),
+        )
+        return [_load(row[0]) for row in rows]
+
+    def drop_pending(self, key: str) -> None:
+        self._db.execute("DELETE FROM pending WHERE key = ?", (key,))
+
+    def put_delivery(self, record: Record) -> None:
+        cursor = self._db.execute(
+            "INSERT INTO deliveries (data) VALUES (?)", (orjson.dumps(record),)
+        )
+        _trim(self._db, "deliveries", cursor.lastrowid)
+
+
+def _trim(db: sqlite3.Connection, table: str, last_seq: int | None) -> None:
+    """Keep a log's newest WEBHOOK_LOG_LIMIT rows, trimming now and then, not every time."""
+    oldest_kept = (last_seq or 0) - WEBHOOK_LOG_LIMIT
+    if oldest_kept > 0 and oldest_kept % 100 == 0:
+        db.execute(f"DELETE FROM {table} WHERE seq <= ?", (oldest_kept,))
 
 
 class SqliteStore:
@@ -371,6 +440,18 @@ class SqliteStore:
             "SELECT data FROM journal ORDER BY seq DESC LIMIT ?", (self._journal_limit,)
         )
         return [_load(row[0]) for row in rows][::-1]
+
+    def next_delivery_ms(self) -> int | None:
+        row = self._connection().execute("SELECT MIN(available_ms) FROM pending").fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def events(self) -> list[Record]:
+        rows = self._connection().execute("SELECT data FROM events ORDER BY seq")
+        return [_load(row[0]) for row in rows]
+
+    def deliveries(self) -> list[Record]:
+        rows = self._connection().execute("SELECT data FROM deliveries ORDER BY seq")
+        return [_load(row[0]) for row in rows]
 
     def close(self) -> None:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
