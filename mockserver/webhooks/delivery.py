@@ -44,6 +44,7 @@ class Deliverer:
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._connections = threading.local()
+        self._opened: set[http.client.HTTPConnection] = set()  # every thread's, for close()
 
     def start(self) -> None:
         """Start the threads in this process (idempotent; a forked worker starts its own)."""
@@ -72,6 +73,10 @@ class Deliverer:
             self._thread.join(timeout=5)
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            for connection in self._opened:
+                connection.close()
+            self._opened.clear()
 
     # -- the claiming loop -----------------------------------------------------------------
 
@@ -173,6 +178,8 @@ class Deliverer:
             kind = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
             connection = kind(netloc, timeout=timeout)
             cache[(scheme, netloc)] = connection
+            with self._lock:
+                self._opened.add(connection)
         connection.timeout = timeout
         if connection.sock is not None:
             connection.sock.settimeout(timeout)
@@ -182,6 +189,8 @@ class Deliverer:
         connection = self._cache().pop((scheme, netloc), None)
         if connection is not None:
             connection.close()
+            with self._lock:
+                self._opened.discard(connection)
 
     def _cache(self) -> dict[tuple[str, str], http.client.HTTPConnection]:
         cache = getattr(self._connections, "cache", None)
