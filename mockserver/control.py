@@ -212,7 +212,7 @@ class Control:
             disabled=fields.flag("disabled", False),
             created_at=iso_time(self.clock()),
         )
-        view.put_link(record)
+        view.add_link(record)
         return record
 
     def click(self, view: StateView, data: Any) -> Record:

@@ -105,10 +105,12 @@ class MemoryView:
     def put_token(self, record: Record) -> None:
         self._s.tokens[record["token"]] = record
 
+    def add_link(self, record: Record) -> None:
+        self._s.links[record["id"]] = record
+        self._s.link_keys[(record["domain"], record["key"])] = record["id"]
+
     def put_link(self, record: Record) -> None:
         self._s.links[record["id"]] = record
-        if record.get("key") is not None:
-            self._s.link_keys[(record["domain"], record["key"])] = record["id"]
 
     def put_publishable_key(self, record: Record) -> None:
         self._s.publishable_keys[record["key"]] = record

@@ -322,11 +322,13 @@ class RedisView:
     def put_token(self, record: Record) -> None:
         self._put("tokens", record["token"], record)
 
+    def add_link(self, record: Record) -> None:
+        self._put("links", record["id"], record)
+        field = _pair(record["domain"], record["key"])
+        self._hset(self._keys.link_keys, field, record["id"].encode())
+
     def put_link(self, record: Record) -> None:
         self._put("links", record["id"], record)
-        if record.get("key") is not None:
-            field = _pair(record["domain"], record["key"])
-            self._hset(self._keys.link_keys, field, record["id"].encode())
 
     def put_publishable_key(self, record: Record) -> None:
         self._put("publishableKeys", record["key"], record)

@@ -153,13 +153,15 @@ class SqliteView:
             (record["token"], orjson.dumps(record)),
         )
 
+    def add_link(self, record: Record) -> None:
+        self._put("links", "id", record)
+        self._db.execute(
+            "INSERT OR REPLACE INTO link_keys (domain, key, link_id) VALUES (?, ?, ?)",
+            (record["domain"], record["key"], record["id"]),
+        )
+
     def put_link(self, record: Record) -> None:
         self._put("links", "id", record)
-        if record.get("key") is not None:
-            self._db.execute(
-                "INSERT OR REPLACE INTO link_keys (domain, key, link_id) VALUES (?, ?, ?)",
-                (record["domain"], record["key"], record["id"]),
-            )
 
     def put_publishable_key(self, record: Record) -> None:
         self._db.execute(

@@ -76,7 +76,7 @@ class WebhookReceiver:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/webhooks/dub"
+        return f"http://{host!s}:{port}/webhooks/dub"
 
     def start(self) -> WebhookReceiver:
         self._thread = threading.Thread(
