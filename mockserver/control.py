@@ -151,8 +151,7 @@ class Control:
         fields = Fields(data, "webhook")
         url = fields.text("url", required=True)
         assert url is not None
-        parts = urlsplit(url)
-        if parts.scheme not in {"http", "https"} or not parts.netloc:
+        if not _is_web_url(url):
             raise UnprocessableEntity("webhook: url must be an http:// or https:// URL")
         triggers = data.get("triggers", list(TRIGGERS))
         if (
@@ -196,6 +195,11 @@ class Control:
         if not domain:
             raise UnprocessableEntity("link: domain must name a host")
         key = fields.text("key")
+        if key is not None and (not key or any(c.isspace() or c in "/?#" for c in key)):
+            raise UnprocessableEntity("link: key must be non-empty, without spaces, /, ? or #")
+        url = fields.text("url") or DEFAULT_LINK_URL
+        if not _is_web_url(url):
+            raise UnprocessableEntity("link: url must be an http:// or https:// URL")
         if key is None:
             key = self.ids.link_key()
             while view.link_by_key(domain, key) is not None:
@@ -208,7 +212,7 @@ class Control:
             workspace_id,
             domain=domain,
             key=key,
-            url=fields.text("url") or DEFAULT_LINK_URL,
+            url=url,
             disabled=fields.flag("disabled", False),
             created_at=iso_time(self.clock()),
         )
@@ -308,3 +312,11 @@ class Control:
             link["leads"] = link.get("leads", 0) + 1
             view.put_link(link)
         return record
+
+
+def _is_web_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in {"http", "https"} and bool(parts.netloc)
