@@ -8,8 +8,10 @@ keywords (``link_id=``) or the admin API's camelCase (``linkId=``).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from .records import (
     Click,
@@ -18,6 +20,8 @@ from .records import (
     JournalEntry,
     Lead,
     Link,
+    PublishableKey,
+    Record,
     Records,
     Sale,
     Token,
@@ -31,7 +35,17 @@ if TYPE_CHECKING:
 
 DEFAULT_TOKEN = "dub_mock_key"
 DEFAULT_WORKSPACE = "ws_mock"
-SEED_KINDS = ("workspaces", "tokens", "links", "clicks", "customers", "leads")
+#: The record class of each ``/__mock/state`` list; a kind not named here reads as ``Record``.
+STATE_KINDS: dict[str, type[Record]] = {
+    "workspaces": Workspace,
+    "tokens": Token,
+    "publishableKeys": PublishableKey,
+    "links": Link,
+    "clicks": Click,
+    "customers": Customer,
+    "leads": Lead,
+    "sales": Sale,
+}
 
 
 class DubMockAdminError(AssertionError):
@@ -59,6 +73,28 @@ def camel(name: str) -> str:
 
 def camel_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     return {camel(k): v for k, v in fields.items() if v is not None}
+
+
+def admin_path(seed_kind: str) -> str:
+    """The admin call that creates one item of a seed list: ``publishableKeys`` →
+    ``/__mock/publishable-keys``."""
+    return "/__mock/" + re.sub(r"(?<!^)(?=[A-Z])", "-", seed_kind).lower()
+
+
+def seed_kinds() -> tuple[str, ...]:
+    """The seed file's lists, in the order the mock creates them (``dub-mock serve --seed``'s
+    own table, so the helpers and the server never disagree on the format)."""
+    from mockserver.seed import SEED_KINDS
+
+    return tuple(SEED_KINDS)
+
+
+def hostname_list(hostnames: Iterable[str]) -> list[str]:
+    """The allowed hostnames as a list of strings; a bare string would be split into letters."""
+    listed = [hostnames] if isinstance(hostnames, str) else list(hostnames)
+    if not all(isinstance(h, str) and h for h in listed):
+        raise TypeError(f"allowed hostnames are non-empty strings, not {listed!r}")
+    return listed
 
 
 class DubMock:
@@ -98,6 +134,9 @@ class DubMock:
     def _create(self, kind: str, body: dict[str, Any]) -> Any:
         return self._call("POST", f"/__mock/{kind}", body, expect=201)
 
+    def _workspace_path(self, workspace_id: str | None) -> str:
+        return "/__mock/workspaces/" + quote(workspace_id or self.workspace_id, safe="")
+
     @property
     def headers(self) -> dict[str, str]:
         """``{"Authorization": "Bearer <token>"}`` for the default token."""
@@ -120,7 +159,9 @@ class DubMock:
         if config.get("seed") is not None:
             self.seed(config["seed"])
         if config.get("plan") is not None:
-            self.add_workspace(self.workspace_id, plan=config["plan"])
+            self.set_plan(config["plan"])
+        if config.get("allowed_hostnames") is not None:
+            self.allow_hostnames(*config["allowed_hostnames"])
         if config.get("role") is not None or config.get("rate_limit_per_minute") is not None:
             self.add_token(
                 self.token,
@@ -132,8 +173,9 @@ class DubMock:
     def seed(self, data: Mapping[str, Any] | str | os.PathLike[str]) -> None:
         """Create the objects of a seed mapping, or of a YAML/JSON seed file, in dependency order.
 
-        The format is ``dub-mock serve --seed``'s: ``workspaces``, ``tokens``, ``links``,
-        ``clicks``, ``customers``, ``leads`` (lists of admin-API objects) and ``fxRates``.
+        The format is ``dub-mock serve --seed``'s: ``workspaces``, ``tokens``,
+        ``publishableKeys``, ``webhooks``, ``links``, ``clicks``, ``customers``, ``leads`` (lists
+        of admin-API objects, each posted to the admin call of that name) and ``fxRates``.
         """
         from mockserver.seed import check_seed, read_seed_file
 
@@ -142,25 +184,19 @@ class DubMock:
             if isinstance(data, Mapping)
             else read_seed_file(os.fspath(data))
         )
-        for kind in SEED_KINDS:
+        for kind in seed_kinds():
             for item in loaded.get(kind) or []:
-                self._create(kind, item)
+                self._call("POST", admin_path(kind), item, expect=201)
         if loaded.get("fxRates"):
             self._call("PUT", "/__mock/fx-rates", dict(loaded["fxRates"]))
 
     @property
     def state(self) -> dict[str, Records[Any]]:
-        """Everything the mock holds, by kind (tokens redacted), as ``/__mock/state`` shows it."""
+        """Everything the mock holds, by kind (keys and tokens redacted), as ``/__mock/state``
+        shows it."""
         raw = self._call("GET", "/__mock/state")
-        kinds = {
-            "workspaces": Workspace,
-            "tokens": Token,
-            "links": Link,
-            "clicks": Click,
-            "customers": Customer,
-            "leads": Lead,
-            "sales": Sale,
-        }
+        others = [k for k, v in raw.items() if isinstance(v, list) and k not in STATE_KINDS]
+        kinds: dict[str, type[Record]] = {**STATE_KINDS, **dict.fromkeys(others, Record)}
         return {kind: records(cls, raw.get(kind, [])) for kind, cls in kinds.items()}
 
     def _kind(self, kind: str, cls: Any) -> Records[Any]:
@@ -181,11 +217,18 @@ class DubMock:
 
     @property
     def clicks(self) -> Records[Click]:
+        """The clicks, oldest first: from ``/track/click`` and from ``add_click``."""
         return self._kind("clicks", Click)
 
     @property
     def leads(self) -> Records[Lead]:
+        """The lead events, oldest first: one per event recorded (``eventQuantity`` 3 → 3)."""
         return self._kind("leads", Lead)
+
+    @property
+    def publishable_keys(self) -> Records[PublishableKey]:
+        """The publishable keys, redacted as ``/__mock/state`` shows them (``dub_…xy``)."""
+        return self._kind("publishableKeys", PublishableKey)
 
     @property
     def workspaces(self) -> Records[Workspace]:
@@ -204,9 +247,34 @@ class DubMock:
 
     # -- seeding ----------------------------------------------------------------------------
 
-    def add_workspace(self, id: str, plan: str = "business") -> Workspace:
-        """Create a workspace, or change the plan of an existing one (the default one too)."""
-        return Workspace(self._create("workspaces", {"id": id, "plan": plan}))
+    def add_workspace(
+        self, id: str, plan: str = "business", *, allowed_hostnames: Iterable[str] | None = None
+    ) -> Workspace:
+        """Create a workspace, or redefine an existing one (the default one too): its plan, and
+        its allowed hostnames (none: every origin may track from the browser)."""
+        body: dict[str, Any] = {"id": id, "plan": plan}
+        if allowed_hostnames is not None:
+            body["allowedHostnames"] = hostname_list(allowed_hostnames)
+        return Workspace(self._create("workspaces", body))
+
+    def set_plan(self, plan: str, *, workspace_id: str | None = None) -> Workspace:
+        """Move a workspace (the default one unless named) to another plan, keeping the rest."""
+        return Workspace(self._call("PATCH", self._workspace_path(workspace_id), {"plan": plan}))
+
+    def allow_hostnames(self, *hostnames: str, workspace_id: str | None = None) -> Workspace:
+        """The pages allowed to track from the browser (``/track/click``, the client routes):
+        ``allow_hostnames("shop.example", "*.shop.example")``; none allows every origin again."""
+        body = {"allowedHostnames": hostname_list(hostnames)}
+        return Workspace(self._call("PATCH", self._workspace_path(workspace_id), body))
+
+    def add_publishable_key(
+        self, key: str | None = None, *, workspace_id: str | None = None
+    ) -> PublishableKey:
+        """A publishable key for the client routes (``/track/lead/client``,
+        ``/track/sale/client``); ``str()`` of the result is the key, ``dub_pk_...``, made up
+        when not given."""
+        body = camel_fields({"key": key, "workspace_id": workspace_id})
+        return PublishableKey(self._create("publishable-keys", body))
 
     def add_token(
         self,
@@ -237,18 +305,59 @@ class DubMock:
         )
         return Token(self._create("tokens", body))
 
-    def add_link(self, id: str | None = None, **fields: Any) -> Link:
-        """A link (``workspace_id=``, ``disabled=True``); an id is made when none is given."""
-        return Link(self._create("links", camel_fields({"id": id, **fields})))
+    def add_link(
+        self,
+        id: str | None = None,
+        *,
+        domain: str | None = None,
+        key: str | None = None,
+        url: str | None = None,
+        disabled: bool | None = None,
+        workspace_id: str | None = None,
+        **fields: Any,
+    ) -> Link:
+        """A short link, ``https://{domain}/{key}`` (``shortLink``), to ``url``: the defaults
+        are ``dub.sh``, a random 7-character key and ``https://example.com``. ``/track/click``
+        finds it by domain and key; ``disabled=True`` makes conversions on it 404."""
+        body = {
+            "id": id,
+            "domain": domain,
+            "key": key,
+            "url": url,
+            "disabled": disabled,
+            "workspace_id": workspace_id,
+            **fields,
+        }
+        return Link(self._create("links", camel_fields(body)))
 
-    def add_click(self, id: str | None = None, **fields: Any) -> Click:
-        """A click, for direct sale tracking (``link_id=``, ``workspace_id=``); makes a link if
-        none is named, and keeps a ``link_id`` that names no link dangling."""
-        return Click(self._create("clicks", camel_fields({"id": id, **fields})))
+    def add_click(
+        self,
+        id: str | None = None,
+        *,
+        link_id: str | None = None,
+        url: str | None = None,
+        referrer: str | None = None,
+        workspace_id: str | None = None,
+        **fields: Any,
+    ) -> Click:
+        """A click, as if a visitor had followed a link: its ``id`` is what the browser's
+        ``dub_id`` cookie holds, the ``clickId`` of a lead or a direct sale. Makes a link when
+        ``link_id`` names none, and keeps a ``link_id`` that names no link dangling. Unlike
+        ``POST /track/click`` it does not count in the link's ``clicks``."""
+        body = {
+            "id": id,
+            "link_id": link_id,
+            "url": url,
+            "referrer": referrer,
+            "workspace_id": workspace_id,
+            **fields,
+        }
+        return Click(self._create("clicks", camel_fields(body)))
 
     def add_customer(self, external_id: str, **fields: Any) -> Customer:
         """A customer with a "Sign up" lead, ready to buy (``name=``, ``email=``, ``link_id=``,
-        ``lead_event_name=``, ``lead=False`` for none, ``workspace_id=``)."""
+        ``click_id=`` (the click and its link), ``lead_event_name=``, ``lead=False`` for none,
+        ``workspace_id=``)."""
         return Customer(
             self._create("customers", camel_fields({"externalId": external_id, **fields}))
         )
@@ -303,5 +412,19 @@ class DubMockApp(DubMock):
 
     def post_sale(self, body: Any, *, token: str | None = None, **kwargs: Any) -> Any:
         """``POST /track/sale`` through ``client`` with the token; returns the werkzeug response."""
-        headers = {"Authorization": f"Bearer {token or self.token}", **kwargs.pop("headers", {})}
-        return self.client.post("/track/sale", json=body, headers=headers, **kwargs)
+        return self._post("/track/sale", body, token or self.token, **kwargs)
+
+    def post_lead(self, body: Any, *, token: str | None = None, **kwargs: Any) -> Any:
+        """``POST /track/lead`` through ``client`` with the token; returns the werkzeug response."""
+        return self._post("/track/lead", body, token or self.token, **kwargs)
+
+    def post_click(self, body: Any, **kwargs: Any) -> Any:
+        """``POST /track/click`` as a browser sends it (no key; pass ``headers={"Referer": ...}``
+        for the allowed-hostnames check); returns the werkzeug response."""
+        return self._post("/track/click", body, None, **kwargs)
+
+    def _post(self, path: str, body: Any, token: str | None, **kwargs: Any) -> Any:
+        headers = dict(kwargs.pop("headers", None) or {})
+        if token is not None:
+            headers = {"Authorization": f"Bearer {token}", **headers}
+        return self.client.post(path, json=body, headers=headers, **kwargs)

@@ -12,15 +12,16 @@ from typing import Any
 import pytest
 
 MARKER = "dub_mock"
-STATE_KEYS = ("plan", "role", "rate_limit_per_minute", "seed")
+STATE_KEYS = ("plan", "role", "rate_limit_per_minute", "seed", "allowed_hostnames")
 SERVER_KEYS = ("latency_ms",)
 KEYS = (*STATE_KEYS, *SERVER_KEYS)
 
 MARKER_HELP = (
-    "dub_mock(plan=None, role=None, rate_limit_per_minute=None, latency_ms=None, seed=None): "
-    "configure the Dub mock for this test — the default workspace's plan, the default token's "
-    "role and per-minute rate limit, a latency in ms (int, or (min, max)) on every API request, "
-    "and seed data (a mapping or a YAML/JSON seed file) created after the reset."
+    "dub_mock(plan=None, role=None, rate_limit_per_minute=None, latency_ms=None, seed=None, "
+    "allowed_hostnames=None): configure the Dub mock for this test — the default workspace's "
+    "plan, the default token's role and per-minute rate limit, a latency in ms (int, or "
+    "(min, max)) on every API request, seed data (a mapping or a YAML/JSON seed file) created "
+    "after the reset, and the hostnames the default workspace allows to track from the browser."
 )
 
 
@@ -61,7 +62,20 @@ def read_marker(node: pytest.Item) -> tuple[dict[str, Any], dict[str, Any]]:
             "@pytest.mark.dub_mock(seed=...) takes seed data (a mapping of workspaces, tokens, "
             f"links, clicks, customers, leads, fxRates) or a seed file path, not {seed!r}"
         )
+    if "allowed_hostnames" in state:
+        state["allowed_hostnames"] = hostnames(state["allowed_hostnames"])
     return server, state
+
+
+def hostnames(value: Any) -> tuple[str, ...]:
+    """``"shop.example"`` → one hostname; a list or tuple of them as it is."""
+    listed = (value,) if isinstance(value, str) else value
+    if not isinstance(listed, (list, tuple)) or not all(isinstance(h, str) and h for h in listed):
+        raise MarkerError(
+            'allowed_hostnames takes a hostname or a list of them ("*.example.com" for '
+            f"subdomains), not {value!r}"
+        )
+    return tuple(listed)
 
 
 def latency(value: Any) -> tuple[int, int]:

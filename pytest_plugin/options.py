@@ -53,6 +53,14 @@ OPTIONS: tuple[Option, ...] = (
         "id of an existing click, for direct-sale checks on a real server",
     ),
     Option(
+        "--dub-publishable-key",
+        "dub_publishable_key",
+        "DUB_PUBLISHABLE_KEY",
+        str,
+        "a publishable key (dub_pk_...) of the token's workspace, for the client-route checks "
+        "on a real server",
+    ),
+    Option(
         "--dub-max-examples",
         "dub_max_examples",
         "DUB_MAX_EXAMPLES",

@@ -73,7 +73,8 @@ def _marker_config(request: pytest.FixtureRequest) -> tuple[dict[str, Any], dict
     try:
         return read_marker(request.node)
     except MarkerError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        problem = str(exc)
+    pytest.fail(problem, pytrace=False)  # outside the except: no "During handling..." echo
 
 
 def _track(request: pytest.FixtureRequest, handle: DubMock) -> None:
@@ -84,9 +85,11 @@ def _track(request: pytest.FixtureRequest, handle: DubMock) -> None:
 @pytest.fixture
 def dub_mock(request: pytest.FixtureRequest, _dub_mock_pool: MockPool) -> DubMock:
     """A live Dub mock on 127.0.0.1, reset for this test: ``.url``, ``.token``, ``.add_customer()``,
-    ``.add_click()``, ``.add_link()``, ``.add_token()``, ``.set_fx_rate()``, ``.fail_next()``,
-    ``.sales``, ``.customers``, ``.requests``, ``.reset()``. Configure one test with
-    ``@pytest.mark.dub_mock(plan=, role=, rate_limit_per_minute=, latency_ms=, seed=)``.
+    ``.add_link(domain=, key=, url=)``, ``.add_click()``, ``.add_publishable_key()``,
+    ``.allow_hostnames()``, ``.add_token()``, ``.set_fx_rate()``, ``.fail_next()``, ``.sales``,
+    ``.leads``, ``.clicks``, ``.customers``, ``.requests``, ``.reset()``. Configure one test with
+    ``@pytest.mark.dub_mock(plan=, role=, rate_limit_per_minute=, latency_ms=, seed=,
+    allowed_hostnames=)``.
     """
     server, state = _marker_config(request)
     handle = _dub_mock_pool.live(server)
@@ -98,7 +101,8 @@ def dub_mock(request: pytest.FixtureRequest, _dub_mock_pool: MockPool) -> DubMoc
 @pytest.fixture
 def dub_mock_app(request: pytest.FixtureRequest, _dub_mock_pool: MockPool) -> DubMockApp:
     """The ``dub_mock`` helpers around an in-process WSGI app, no socket: ``.app`` for any WSGI
-    test client, ``.client`` (a ``werkzeug.test.Client``), ``.post_sale(body)``."""
+    test client, ``.client`` (a ``werkzeug.test.Client``), ``.post_sale(body)``,
+    ``.post_lead(body)``, ``.post_click(body)``."""
     server, state = _marker_config(request)
     handle = _dub_mock_pool.app(server)
     handle.begin_test(state)
@@ -108,7 +112,9 @@ def dub_mock_app(request: pytest.FixtureRequest, _dub_mock_pool: MockPool) -> Du
 
 @pytest.fixture
 def dub_client(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """The official ``dub`` SDK client, ``Dub(token=..., server_url=...)``, bound to ``dub_mock``.
+    """The official ``dub`` SDK client, ``Dub(token=..., server_url=...)``, bound to ``dub_mock``:
+    ``track.lead(...)`` and ``track.sale(...)`` answer typed models, errors raise the SDK's
+    typed error classes.
 
     Skipped when the SDK is not installed (``pip install 'dub-mock[sdk]'``).
     """

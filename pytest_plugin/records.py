@@ -37,7 +37,7 @@ class Record(dict[str, Any]):
 
 class Workspace(Record):
     kind = "Workspace"
-    leading = ("id", "plan")
+    leading = ("id", "plan", "allowedHostnames")
 
 
 class Token(Record):
@@ -50,14 +50,29 @@ class Token(Record):
         return str(self["token"])
 
 
+class PublishableKey(Record):
+    """A publishable key (``dub_pk_...``) for the client routes; ``str(key)`` is the key.
+
+    The one a helper creates holds the key in full; ``/__mock/state`` shows keys redacted.
+    """
+
+    kind = "PublishableKey"
+    leading = ("key", "workspaceId")
+
+    def __str__(self) -> str:
+        return str(self["key"])
+
+
 class Link(Record):
     kind = "Link"
-    leading = ("id", "workspaceId", "disabled", "sales", "saleAmount")
+    leading = ("id", "shortLink", "workspaceId", "disabled", "clicks", "leads", "sales")
 
 
 class Click(Record):
+    """A click; its ``id`` is what a browser's ``dub_id`` cookie holds, the lead's ``clickId``."""
+
     kind = "Click"
-    leading = ("id", "linkId", "workspaceId")
+    leading = ("id", "linkId", "workspaceId", "url", "referrer")
 
 
 class Customer(Record):
@@ -67,7 +82,7 @@ class Customer(Record):
 
 class Lead(Record):
     kind = "Lead"
-    leading = ("id", "customerId", "eventName", "linkId")
+    leading = ("id", "customerId", "eventName", "linkId", "clickId")
 
 
 class Sale(Record):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -13,6 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -162,3 +165,99 @@ def test_the_demo_seed_that_make_serve_uses_is_valid_and_ready_to_buy() -> None:
         "metadata": None,
     }
     assert answer.get_json()["customer"]["name"] == "Ada Lovelace"
+
+
+ROOT = Path(__file__).resolve().parents[2]
+README_PORT = "http://127.0.0.1:8787"
+
+
+def funnel_commands() -> list[list[str]]:
+    """The curl commands of the README's funnel walk-through, in order, as argument lists."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("\n## The conversion funnel")
+    section = text[start : text.index("\n## ", start + 1)]
+    (block,) = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
+    lines = block.replace("\\\n", " ").splitlines()
+    return [shlex.split(line, comments=True) for line in lines if line.startswith("curl ")]
+
+
+def as_curl_sends(argv: list[str], base_url: str) -> urllib.request.Request:
+    """The request curl makes for these arguments (the few options the README uses), with the
+    README's address moved to ``base_url``; curl's own default headers included."""
+    assert argv[0] == "curl"
+    method, url, data = None, None, None
+    headers = {"User-Agent": "curl/8.5.0", "Accept": "*/*"}
+    args = iter(argv[1:])
+    for arg in args:
+        if arg == "-s":
+            continue
+        if arg == "-X":
+            method = next(args)
+        elif arg == "-H":
+            name, _, value = next(args).partition(":")
+            headers[name.strip()] = value.strip()
+        elif arg == "-d":
+            data = next(args).encode()
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        elif arg.startswith(README_PORT):
+            url = base_url + arg[len(README_PORT) :]
+        else:
+            raise AssertionError(f"the README's curl uses an option this test does not know: {arg}")
+    assert url is not None, argv
+    return urllib.request.Request(url, data=data, headers=headers, method=method)
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM, then SIGKILL to the whole process group: the server's worker processes hold
+    its output pipes, so killing the parent alone would leave them running and the pipes open."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+
+
+def test_the_readme_funnel_walk_through_works_on_the_demo_seed() -> None:
+    """`make serve`'s seed has the link dub.sh/try: the README's click → lead → sale commands,
+    sent as curl sends them, leave one customer, one lead and one sale on that link."""
+    commands = funnel_commands()
+    paths = [urlsplit(next(a for a in c if a.startswith("http"))).path for c in commands]
+    assert paths == ["/track/click", "/track/lead", "/track/sale", "/__mock/state"]
+    port = free_port()
+    proc = subprocess.Popen(
+        [*DUB_MOCK, "serve", "--port", str(port), "--seed", str(ROOT / "examples" / "seed.yaml"),
+         "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    answers = []
+    try:
+        wait_until_up(url, proc)
+        click_id = None
+        for argv in commands:
+            if click_id is not None:
+                argv = [arg.replace("$CLICK_ID", click_id) for arg in argv]
+            with urllib.request.urlopen(as_curl_sends(argv, url), timeout=10) as answer:
+                assert answer.status == 200
+                answers.append(json.loads(answer.read()))
+            click_id = click_id or answers[0]["clickId"]
+    finally:
+        stop(proc)
+    click, lead, sale, state = answers
+    assert lead["link"]["shortLink"] == "https://dub.sh/try"
+    (link,) = [
+        link for link in state["links"] if (link["domain"], link["key"]) == ("dub.sh", "try")
+    ]
+    assert (link["clicks"], link["leads"], link["sales"]) == (1, 1, 1)
+    (customer,) = [
+        c for c in state["customers"] if c["externalId"] == lead["customer"]["externalId"]
+    ]
+    assert (customer["clickId"], customer["linkId"]) == (click["clickId"], link["id"])
+    assert customer["id"] == sale["customer"]["id"]
+    (new_lead,) = [e for e in state["leads"] if e["customerId"] == customer["id"]]
+    assert (new_lead["clickId"], new_lead["linkId"]) == (click["clickId"], link["id"])
+    (new_sale,) = [s for s in state["sales"] if s["customerId"] == customer["id"]]
+    assert (new_sale["linkId"], new_sale["leadId"]) == (link["id"], new_lead["id"])
+    assert link["saleAmount"] == new_sale["amount"] > 0

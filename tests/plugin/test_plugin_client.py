@@ -32,9 +32,22 @@ def test_sdk_client_tracks_a_sale_on_the_mock(downstream: pytest.Pytester, run) 
         def test_sdk_sees_plan_errors(dub_client):
             with pytest.raises(errors.Forbidden, match="Need higher plan"):
                 dub_client.track.sale(request={"customer_external_id": "u", "amount": 1})
+
+        def test_lead_then_sale(dub_client, dub_mock):
+            click = dub_mock.add_click()
+            lead = dub_client.track.lead(request={
+                "click_id": click.id, "event_name": "Sign up", "customer_external_id": "u7"})
+            assert (lead.click.id, lead.link.id) == (click.id, click.linkId)
+            assert lead.customer.external_id == "u7"
+            dub_client.track.sale(request={"customer_external_id": "u7", "amount": 900})
+            assert dub_mock.leads.one().clickId == click.id
+            assert dub_mock.sales.one().linkId == click.linkId
+            with pytest.raises(errors.BadRequest, match="clickId"):
+                dub_client.track.lead(request={
+                    "click_id": "", "event_name": "Sign up", "customer_external_id": "u8"})
         """
     )
-    run().assert_outcomes(passed=3)
+    run().assert_outcomes(passed=4)
 
 
 def test_skipped_with_a_clear_reason_without_the_sdk(

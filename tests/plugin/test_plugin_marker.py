@@ -13,7 +13,8 @@ def test_marker_is_listed_by_pytest_markers(run) -> None:
     result.stdout.fnmatch_lines(
         [
             "@pytest.mark.dub_mock(plan=None, role=None, rate_limit_per_minute=None, "
-            "latency_ms=None, seed=None): configure the Dub mock for this test*"
+            "latency_ms=None, seed=None, allowed_hostnames=None): configure the Dub mock for "
+            "this test*"
         ]
     )
 
@@ -181,17 +182,22 @@ def test_bad_marker_arguments_fail_with_a_clear_message(downstream: pytest.Pytes
         @pytest.mark.dub_mock(plan="platinum")
         def test_unknown_plan(dub_mock):
             pass
+
+        @pytest.mark.dub_mock(allowed_hostnames=["shop.example", 7])
+        def test_bad_hostnames(dub_mock):
+            pass
         """
     )
     result = run()
-    result.assert_outcomes(errors=4)
+    result.assert_outcomes(errors=5)
     result.stdout.fnmatch_lines(
         [
             "*@pytest.mark.dub_mock got unknown argument(s) plna; it takes plan, role, "
-            "rate_limit_per_minute, seed, latency_ms*",
+            "rate_limit_per_minute, seed, allowed_hostnames, latency_ms*",
             "*@pytest.mark.dub_mock takes keyword arguments only*",
             "*latency_ms takes MS or (MIN, MAX) in milliseconds, not 'soon'*",
-            "*dub-mock refused POST /__mock/workspaces → 422 unprocessable_entity: workspace: "
-            "plan must be one of free, *",
+            "*dub-mock refused PATCH /__mock/workspaces/ws_mock → 422 unprocessable_entity: "
+            "workspace: plan must be one of free, *",
+            "*allowed_hostnames takes a hostname or a list of them*not [[]'shop.example', 7]*",
         ]
     )

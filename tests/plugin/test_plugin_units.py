@@ -9,8 +9,18 @@ from collections.abc import Iterator
 
 import pytest
 
-from pytest_plugin.handle import camel
-from pytest_plugin.records import JournalEntry, Records, Sale, Token, format_journal
+from pytest_plugin.handle import admin_path, camel, hostname_list, seed_kinds
+from pytest_plugin.markers import MarkerError, hostnames
+from pytest_plugin.records import (
+    Click,
+    JournalEntry,
+    Lead,
+    PublishableKey,
+    Records,
+    Sale,
+    Token,
+    format_journal,
+)
 from pytest_plugin.transport import HttpTransport
 
 
@@ -106,3 +116,39 @@ def test_journal_text() -> None:
         '    got:  {"error": {"code": "not_found"}}',
     ]
     assert format_journal([]) == "(no API requests reached the mock during this test)"
+
+
+def test_every_seed_kind_has_the_admin_call_that_creates_it() -> None:
+    """``DubMock.seed`` posts each seed list's items to the admin call named after the list."""
+    from mockserver.admin import ADMIN_MAP
+
+    assert admin_path("publishableKeys") == "/__mock/publishable-keys"
+    assert seed_kinds()[:3] == ("workspaces", "tokens", "publishableKeys")
+    adapter = ADMIN_MAP.bind("localhost")
+    for kind in seed_kinds():
+        adapter.match(admin_path(kind), method="POST")  # raises when there is no such call
+
+
+def test_funnel_records_read_like_what_they_are() -> None:
+    click = Click(id="clk_1", linkId="lnk_1", workspaceId="ws_mock", url=None, referrer="r")
+    assert repr(click) == "Click(id='clk_1', linkId='lnk_1', workspaceId='ws_mock', referrer='r')"
+    lead = Lead(eventName="Sign up", id="evt_1", customerId="cus_1", linkId="l", clickId="c")
+    assert repr(lead) == (
+        "Lead(id='evt_1', customerId='cus_1', eventName='Sign up', linkId='l', clickId='c')"
+    )
+    key = PublishableKey(workspaceId="ws_mock", key="dub_pk_x")
+    assert (str(key), repr(key)) == (
+        "dub_pk_x",
+        "PublishableKey(key='dub_pk_x', workspaceId='ws_mock')",
+    )
+
+
+def test_hostnames_are_a_list_of_strings() -> None:
+    assert hostname_list("shop.example") == ["shop.example"]
+    assert hostname_list(("a.example", "*.b.example")) == ["a.example", "*.b.example"]
+    assert hostnames("shop.example") == ("shop.example",)
+    assert hostnames(["a", "b"]) == ("a", "b")
+    with pytest.raises(TypeError, match="non-empty strings"):
+        hostname_list(["ok", ""])
+    with pytest.raises(MarkerError, match="allowed_hostnames takes a hostname"):
+        hostnames({"shop.example"})

@@ -1,6 +1,16 @@
-"""A tiny shop: a catalogue, a cart, and a checkout that reports each sale to Dub."""
+"""A tiny shop: sign-up, a catalogue, a cart, and a checkout that report conversions to Dub."""
 
+from .accounts import Accounts, User
 from .checkout import Checkout, Order
-from .tracking import HttpSaleTracker, SdkSaleTracker, TrackingError
+from .tracking import DUB_COOKIE, HttpTracker, SdkTracker, TrackingError
 
-__all__ = ["Checkout", "HttpSaleTracker", "Order", "SdkSaleTracker", "TrackingError"]
+__all__ = [
+    "DUB_COOKIE",
+    "Accounts",
+    "Checkout",
+    "HttpTracker",
+    "Order",
+    "SdkTracker",
+    "TrackingError",
+    "User",
+]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from .tracking import Sale, SaleTracker, Tracked, TrackingError
+from .tracking import Sale, Tracked, Tracker, TrackingError
 
 #: price in the smallest unit of the currency
 CATALOGUE: dict[str, tuple[int, str]] = {
@@ -36,7 +36,7 @@ class Order:
 class Checkout:
     """Takes orders for one shop; ``tracker`` is how sales reach Dub."""
 
-    tracker: SaleTracker
+    tracker: Tracker
     outbox: list[Sale] = field(default_factory=list)
     _numbers: itertools.count[int] = field(
         default_factory=lambda: itertools.count(1001), init=False, repr=False
@@ -64,7 +64,7 @@ class Checkout:
 
     def _send(self, order: Order, sale: Sale) -> None:
         try:
-            order.tracked = self.tracker.track(sale)
+            order.tracked = self.tracker.track_sale(sale)
         except TrackingError as error:
             order.tracking_error = error
             if error.retryable:
@@ -79,7 +79,7 @@ class Checkout:
         sent = 0
         for sale in pending:
             try:
-                self.tracker.track(sale)
+                self.tracker.track_sale(sale)
                 sent += 1
             except (TrackingError, OSError):
                 self.outbox.append(sale)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from shop import Checkout, HttpSaleTracker, SdkSaleTracker
+from shop import Checkout, HttpTracker, SdkTracker
 
 
 @pytest.fixture(params=["sdk", "http"])
 def checkout(request: pytest.FixtureRequest, dub_mock) -> Checkout:
     """A checkout wired to the mock, once per tracker."""
     if request.param == "sdk":
-        return Checkout(SdkSaleTracker(request.getfixturevalue("dub_client")))
-    return Checkout(HttpSaleTracker(dub_mock.token, base_url=dub_mock.url))
+        return Checkout(SdkTracker(request.getfixturevalue("dub_client")))
+    return Checkout(HttpTracker(dub_mock.token, base_url=dub_mock.url))
 
 
 def test_checkout_records_the_sale(checkout: Checkout, dub_mock) -> None:
