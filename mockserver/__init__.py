@@ -1,4 +1,5 @@
-"""dub-mock: a stateful, spec-driven twin of Dub's `POST /track/sale`.
+"""dub-mock: a stateful, spec-driven twin of Dub's conversion tracking (`/track/click`,
+`/track/lead`, `/track/sale`, the publishable-key client routes) and the webhooks it sends.
 
 from mockserver import MockServer
 
