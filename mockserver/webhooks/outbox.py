@@ -99,8 +99,11 @@ class Outbox:
             if webhook is None or webhook.get("disabled"):
                 continue
             body = event["body"].encode()
+            # A key of its own: an attempt of this event still in flight must not, when it
+            # finishes, drop the redelivery queued meanwhile.
+            again = f"redelivery-{self._ids.alphanumerics(8)}"
             queue(view, event["id"], event["event"], body, webhook, attempt=1,
-                  available_ms=int(now * 1000))  # fmt: skip
+                  available_ms=int(now * 1000), key_suffix=again)  # fmt: skip
             sent.append(webhook_id)
         self._queued = self._queued or bool(sent)
         return sent
@@ -115,13 +118,14 @@ def queue(
     *,
     attempt: int,
     available_ms: int,
+    key_suffix: str = "",
 ) -> None:
     """Queue attempt `attempt` of one event to one endpoint. The bytes to send, the endpoint's
     address, secret and schedule travel with it: a test endpoint needs no record of its own,
     and trimming the event log never loses a delivery."""
     view.put_pending(
         {
-            "key": pending_key(event_id, endpoint["id"]),
+            "key": pending_key(event_id, endpoint["id"]) + (f":{key_suffix}" if key_suffix else ""),
             "eventId": event_id,
             "event": trigger,
             "body": body.decode(),

@@ -21,6 +21,9 @@ from typing import Any
 
 from .signing import verify
 
+POLL_S = 0.02
+"""How often the server loop looks for `stop()`: stopping takes no longer than this."""
+
 
 @dataclass
 class Delivery:
@@ -63,6 +66,9 @@ class WebhookReceiver:
                 self.send_response(status)
                 self.send_header("Content-Type", "text/plain")
                 self.send_header("Content-Length", "2")
+                # One request per connection: a receiver that lives for one test leaves no
+                # kept-alive connection (nor a handler thread waiting on it) behind.
+                self.send_header("Connection", "close")
                 self.end_headers()
                 self.wfile.write(b"ok" if status < 300 else b"no")
 
@@ -80,7 +86,10 @@ class WebhookReceiver:
 
     def start(self) -> WebhookReceiver:
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="dub-mock-webhook-receiver", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": POLL_S},
+            name="dub-mock-webhook-receiver",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -88,6 +97,8 @@ class WebhookReceiver:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
 
     def __enter__(self) -> WebhookReceiver:
         return self.start()

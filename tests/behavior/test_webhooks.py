@@ -449,3 +449,42 @@ def test_a_seeded_endpoint_receives_and_survives_reset(
     assert [w["id"] for w in api.admin("GET", "webhooks").json] == ["wh_seeded"]
     assert api.track(AUTH_SALE).status == 200
     assert receiver.wait_for("sale.created")["data"]["customer"]["externalId"] == "buyer"
+
+
+def test_a_redelivery_asked_while_the_first_attempt_is_in_flight_is_not_lost(
+    api: HttpApi,
+) -> None:
+    """Four endpoints hold their first attempt (every sender of the mock busy) until the
+    redelivery has been queued: when those attempts finish, the redelivery must still go."""
+    release = threading.Event()
+    arrived = threading.Semaphore(0)
+
+    class HoldFirst(WebhookReceiver):
+        held = False
+
+        def _answer(self, body: bytes, handler: Any) -> tuple[int, float]:
+            if not self.held:
+                self.held = True
+                arrived.release()
+                release.wait(20)
+            return super()._answer(body, handler)
+
+    receivers = [HoldFirst(SECRET).start() for _ in range(4)]
+    try:
+        for receiver in receivers:
+            add_webhook(api, receiver.url, triggers=["sale.created"])
+        api.add_customer("buyer")
+        assert api.track(AUTH_SALE).status == 200
+        for _ in receivers:
+            assert arrived.acquire(timeout=10)
+        [event] = events(api)
+        reply = api.admin("POST", f"webhooks/events/{event['id']}/redeliver")
+        assert reply.status == 202 and len(reply.json["webhookIds"]) == 4
+        release.set()
+        for receiver in receivers:
+            receiver.wait_for("sale.created", count=2, timeout=10)
+        assert len(settle(api, 8)) == 8
+    finally:
+        release.set()
+        for receiver in receivers:
+            receiver.stop()
