@@ -16,6 +16,8 @@ from urllib.parse import quote
 from .records import (
     Click,
     Customer,
+    Delivery,
+    DeliveryLog,
     Fault,
     JournalEntry,
     Lead,
@@ -25,6 +27,8 @@ from .records import (
     Records,
     Sale,
     Token,
+    Webhook,
+    WebhookEvent,
     Workspace,
     records,
 )
@@ -45,7 +49,10 @@ STATE_KINDS: dict[str, type[Record]] = {
     "customers": Customer,
     "leads": Lead,
     "sales": Sale,
+    "webhooks": Webhook,
 }
+#: Dub's webhook triggers, the ones ``add_webhook`` subscribes to by default.
+TRIGGERS = ("link.clicked", "lead.created", "sale.created")
 
 
 class DubMockAdminError(AssertionError):
@@ -89,6 +96,21 @@ def seed_kinds() -> tuple[str, ...]:
     return tuple(SEED_KINDS)
 
 
+def trigger_list(triggers: Iterable[str] | str) -> list[str]:
+    """``"sale.created"`` → one trigger; a list or tuple of them as it is."""
+    return [triggers] if isinstance(triggers, str) else list(triggers)
+
+
+def event_id_of(event: str | Mapping[str, Any]) -> str:
+    """An event id, from itself, a ``WebhookEvent`` or a received payload (``{"id": ...}``)."""
+    if isinstance(event, str):
+        return event
+    event_id = event.get("id") if isinstance(event, Mapping) else None
+    if not isinstance(event_id, str):
+        raise TypeError(f"not a webhook event or its id: {event!r}")
+    return event_id
+
+
 def hostname_list(hostnames: Iterable[str]) -> list[str]:
     """The allowed hostnames as a list of strings; a bare string would be split into letters."""
     listed = [hostnames] if isinstance(hostnames, str) else list(hostnames)
@@ -119,6 +141,7 @@ class DubMock:
         self.token = token
         self.workspace_id = workspace_id
         self._config: dict[str, Any] = {}
+        self._kept_webhooks: list[dict[str, Any]] = []
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.url} token={self.token!r}>"
@@ -145,15 +168,29 @@ class DubMock:
     # -- state ------------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Back to the state this test started with (start state + the test's marker)."""
+        """Back to the state this test started with (start state + the test's marker, and the
+        ``dub_webhooks`` endpoint when the test uses that fixture)."""
         self._call("POST", "/__mock/reset")
         if self._config:
             self._apply(self._config)
+        for body in self._kept_webhooks:
+            self._create("webhooks", body)
 
     def begin_test(self, config: Mapping[str, Any]) -> None:
         """Reset, then apply one test's marker (what the fixtures call before each test)."""
         self._config = dict(config)
+        self._kept_webhooks = []
         self.reset()
+
+    def _keep_webhook(self, webhook: Webhook) -> None:
+        """Register ``webhook`` again, same id, URL and secret, after each ``reset()`` of this
+        test (what ``dub_webhooks`` asks for its endpoint); the next test starts without it."""
+        fields = ("id", "url", "secret", "triggers", "workspaceId", "retryScheduleMs", "timeoutMs")
+        self._kept_webhooks.append({k: webhook[k] for k in fields if k in webhook})
+
+    def _forget_webhook(self, webhook_id: str) -> None:
+        """Stop re-registering an endpoint ``_keep_webhook`` kept."""
+        self._kept_webhooks = [w for w in self._kept_webhooks if w.get("id") != webhook_id]
 
     def _apply(self, config: Mapping[str, Any]) -> None:
         if config.get("seed") is not None:
@@ -233,6 +270,28 @@ class DubMock:
     @property
     def workspaces(self) -> Records[Workspace]:
         return self._kind("workspaces", Workspace)
+
+    @property
+    def webhooks(self) -> Records[Webhook]:
+        """The webhook endpoints, secrets redacted (``whse…ef``), as ``/__mock/webhooks`` lists
+        them; ``add_webhook``'s answer holds the secret in full."""
+        return records(Webhook, self._call("GET", "/__mock/webhooks"))
+
+    @property
+    def webhook_events(self) -> Records[WebhookEvent]:
+        """Every event the mock emitted to at least one endpoint, oldest first: ``id``,
+        ``event``, ``webhookIds``, ``delivered``, ... and ``payload`` (the body sent)."""
+        return records(WebhookEvent, self._call("GET", "/__mock/webhooks/events"))
+
+    @property
+    def webhook_deliveries(self) -> DeliveryLog:
+        """Every delivery attempt, oldest first (``attempt``, ``status``, ``ok``, ``error``,
+        ``durationMs``, ...); ``webhook_deliveries(event_id="evt_...")`` for one event's."""
+        return DeliveryLog(self._deliveries(None), self._deliveries)
+
+    def _deliveries(self, event_id: str | None) -> Records[Delivery]:
+        query = "" if event_id is None else "?eventId=" + quote(event_id, safe="")
+        return records(Delivery, self._call("GET", "/__mock/webhooks/deliveries" + query))
 
     @property
     def requests(self) -> Records[JournalEntry]:
@@ -382,6 +441,62 @@ class DubMock:
     def set_fx_rates(self, rates: Mapping[str, float]) -> dict[str, float]:
         table: dict[str, float] = self._call("PUT", "/__mock/fx-rates", dict(rates))
         return table
+
+    def add_webhook(
+        self,
+        url: str,
+        *,
+        triggers: Iterable[str] | str | None = None,
+        secret: str | None = None,
+        retry_schedule_ms: Iterable[int] | None = None,
+        timeout_ms: int | None = None,
+        workspace_id: str | None = None,
+        id: str | None = None,
+        **fields: Any,
+    ) -> Webhook:
+        """A webhook endpoint: the mock sends Dub's ``link.clicked``, ``lead.created`` and
+        ``sale.created`` (or ``triggers``) of the workspace to ``url``, signed with ``secret``
+        (made up, ``whsec_`` + 32 hex, when not given). ``retry_schedule_ms`` is the wait
+        before each retry after a failed attempt (the mock's default is 1 s, 5 s, 30 s, 2 min,
+        10 min; ``[50, 200]`` suits a test), ``timeout_ms`` how long an attempt may take
+        (default 10 s). The answer holds the secret in full."""
+        body = {
+            "url": url,
+            "triggers": None if triggers is None else trigger_list(triggers),
+            "secret": secret,
+            "retry_schedule_ms": None if retry_schedule_ms is None else list(retry_schedule_ms),
+            "timeout_ms": timeout_ms,
+            "workspace_id": workspace_id,
+            "id": id,
+            **fields,
+        }
+        return Webhook(self._create("webhooks", camel_fields(body)))
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        """Remove an endpoint: nothing more is sent to it, its pending retries included."""
+        self._call("DELETE", "/__mock/webhooks/" + quote(webhook_id, safe=""))
+
+    def redeliver(self, event: str | Mapping[str, Any]) -> list[str]:
+        """Send a logged event again, the same id and bytes, to its endpoints that still exist
+        (an event id, a ``WebhookEvent``, or a payload a receiver got); their ids."""
+        path = "/__mock/webhooks/events/" + quote(event_id_of(event), safe="") + "/redeliver"
+        answer = self._call("POST", path, expect=202)
+        return list(answer.get("webhookIds") or [])
+
+    def send_test_webhook(
+        self,
+        event: str = "sale.created",
+        *,
+        webhook_id: str | None = None,
+        url: str | None = None,
+        secret: str | None = None,
+    ) -> str:
+        """A sample event of type ``event``, signed and delivered like any other, to one
+        endpoint (``webhook_id``) or to ``url`` with ``secret`` (no endpoint needed); its id."""
+        fields = {"event": event, "webhook_id": webhook_id, "url": url, "secret": secret}
+        body = camel_fields(fields)
+        answer = self._call("POST", "/__mock/webhooks/test", body, expect=202)
+        return str(answer["eventId"])
 
     def fail_next(self, status: int | None = 500, count: int = 1, delay_ms: int = 0) -> Fault:
         """The next ``count`` API requests answer ``status`` in Dub's envelope, after ``delay_ms``.

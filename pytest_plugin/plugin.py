@@ -22,11 +22,13 @@ from .handle import DubMock, DubMockApp
 from .markers import MARKER_HELP, MarkerError, read_marker
 from .pool import MockPool
 from .records import format_journal
+from .webhooks import DubWebhooks
 
 if TYPE_CHECKING:
     from mockserver import Settings
 
 HANDLES = pytest.StashKey[list[DubMock]]()
+RECEIVERS = pytest.StashKey[list[DubWebhooks]]()
 JOURNAL_INI = "dub_mock_journal_max"
 
 
@@ -48,7 +50,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> list[str]:
     base_url = config.getoption("dub_base_url")
     target = f", contract target {base_url}" if base_url else ""
-    return [f"dub-mock: fixtures dub_mock, dub_mock_app, dub_client{target}"]
+    return [f"dub-mock: fixtures dub_mock, dub_mock_app, dub_client, dub_webhooks{target}"]
 
 
 @pytest.fixture(scope="session")
@@ -86,8 +88,10 @@ def _track(request: pytest.FixtureRequest, handle: DubMock) -> None:
 def dub_mock(request: pytest.FixtureRequest, _dub_mock_pool: MockPool) -> DubMock:
     """A live Dub mock on 127.0.0.1, reset for this test: ``.url``, ``.token``, ``.add_customer()``,
     ``.add_link(domain=, key=, url=)``, ``.add_click()``, ``.add_publishable_key()``,
-    ``.allow_hostnames()``, ``.add_token()``, ``.set_fx_rate()``, ``.fail_next()``, ``.sales``,
-    ``.leads``, ``.clicks``, ``.customers``, ``.requests``, ``.reset()``. Configure one test with
+    ``.allow_hostnames()``, ``.add_token()``, ``.set_fx_rate()``, ``.fail_next()``,
+    ``.add_webhook()``, ``.redeliver()``, ``.send_test_webhook()``, ``.sales``, ``.leads``,
+    ``.clicks``, ``.customers``, ``.webhooks``, ``.webhook_events``, ``.webhook_deliveries``,
+    ``.requests``, ``.reset()``. Configure one test with
     ``@pytest.mark.dub_mock(plan=, role=, rate_limit_per_minute=, latency_ms=, seed=,
     allowed_hostnames=)``.
     """
@@ -130,6 +134,52 @@ def dub_client(request: pytest.FixtureRequest) -> Iterator[Any]:
         yield client
 
 
+@pytest.fixture
+def dub_webhooks(request: pytest.FixtureRequest) -> Iterator[DubWebhooks]:
+    """A webhook receiver on a free 127.0.0.1 port, registered for this test with every
+    trigger and a fast retry schedule (50 ms, 200 ms, 1 s): ``.url``, ``.secret``, ``.webhook``,
+    ``.events`` (verified payloads, oldest first), ``.wait_for("sale.created", timeout=5)``,
+    ``.answer_next(500, 500)``, ``.deliveries``.
+
+    Registered with ``dub_mock_app`` when the test uses that fixture and not ``dub_mock``, else
+    with ``dub_mock``. A delivery whose ``Dub-Signature`` does not verify fails the test, naming
+    it. The endpoint survives the test's own ``reset()``; the next test starts without it.
+    """
+    handle = _webhook_mock(request)
+    receiver = DubWebhooks(handle).start()
+    try:
+        receiver.register()
+    except BaseException:
+        receiver.close()
+        raise
+    request.node.stash.setdefault(RECEIVERS, []).append(receiver)
+    yield receiver
+    try:
+        problem = receiver.signature_problem()  # what arrived after the test body, if any
+    finally:
+        receiver.close()
+    if problem:
+        pytest.fail(problem, pytrace=False)
+
+
+def _webhook_mock(request: pytest.FixtureRequest) -> DubMock:
+    names = request.fixturenames
+    name = "dub_mock_app" if "dub_mock_app" in names and "dub_mock" not in names else "dub_mock"
+    mock: DubMock = request.getfixturevalue(name)
+    return mock
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """A test that passed fails when ``dub_webhooks`` got a delivery that did not verify."""
+    result = yield
+    for receiver in item.stash.get(RECEIVERS, ()):
+        problem = receiver.signature_problem()
+        if problem:
+            pytest.fail(problem, pytrace=False)
+    return result
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report: pytest.TestReport = yield
@@ -138,8 +188,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         limit = _journal_limit(item.config)
         for handle in handles:
             report.sections.append((f"dub-mock journal ({handle.kind})", _journal(handle, limit)))
-    if report.when == "teardown" and handles:
-        del item.stash[HANDLES]
+    if report.when == "teardown":
+        if handles:
+            del item.stash[HANDLES]
+        if RECEIVERS in item.stash:
+            del item.stash[RECEIVERS]
     return report
 
 

@@ -69,7 +69,7 @@ class MockPool:
         for server in self._servers.values():
             server.stop()
         for app_handle in self._apps.values():
-            app_handle.app.store.close()
+            app_handle.app.close()  # stops its webhook deliverer, then releases the store
         self._servers.clear()
         self._live.clear()
         self._apps.clear()

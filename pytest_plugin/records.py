@@ -20,10 +20,12 @@ class Record(dict[str, Any]):
     kind: ClassVar[str] = "Record"
     #: fields printed first, in this order; the others follow in their stored order
     leading: ClassVar[tuple[str, ...]] = ("id",)
+    #: fields left out of the repr (long bodies); still there as items
+    hidden: ClassVar[tuple[str, ...]] = ()
 
     def __repr__(self) -> str:
         keys = [k for k in self.leading if k in self]
-        keys += [k for k in self if k not in self.leading]
+        keys += [k for k in self if k not in self.leading and k not in self.hidden]
         shown = ", ".join(f"{k}={self[k]!r}" for k in keys if self[k] is not None)
         return f"{self.kind}({shown})"
 
@@ -90,6 +92,56 @@ class Sale(Record):
     leading = ("amount", "currency", "eventName", "invoiceId", "customerId", "linkId")
 
 
+class Webhook(Record):
+    """A webhook endpoint. The one ``add_webhook`` returns holds its secret in full (what the
+    receiver verifies ``Dub-Signature`` with); ``dub_mock.webhooks`` shows secrets redacted."""
+
+    kind = "Webhook"
+    leading = ("id", "url", "triggers", "workspaceId", "disabled", "consecutiveFailures")
+
+
+def _json_text(value: Any) -> Any:
+    """A body the mock logged as text, parsed when it is JSON."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+class WebhookEvent(Record):
+    """One event the mock emitted (``/__mock/webhooks/events``); ``payload`` is the JSON body
+    every endpoint was sent, ``data`` its ``data``."""
+
+    kind = "WebhookEvent"
+    leading = ("id", "event", "delivered", "webhookIds", "deliveredTo", "createdAt")
+    hidden = ("body",)
+
+    @property
+    def payload(self) -> Any:
+        return self.get("body")
+
+    @property
+    def data(self) -> Any:
+        body = self.get("body")
+        return body.get("data") if isinstance(body, dict) else None
+
+
+class Delivery(Record):
+    """One delivery attempt (``/__mock/webhooks/deliveries``): ``status`` is the receiver's
+    HTTP status (None when it did not answer, ``error`` then says why)."""
+
+    kind = "Delivery"
+    leading = ("eventId", "event", "webhookId", "attempt", "status", "ok", "error", "durationMs")
+    hidden = ("requestBody", "responseBody")
+
+    @property
+    def payload(self) -> Any:
+        """The body sent, parsed."""
+        return _json_text(self.get("requestBody"))
+
+
 class Fault(Record):
     kind = "Fault"
     leading = ("status", "count", "delayMs")
@@ -114,6 +166,21 @@ class Records(list[R]):
 
 def records(cls: Callable[[dict[str, Any]], R], items: Iterable[dict[str, Any]]) -> Records[R]:
     return Records(cls(item) for item in items)
+
+
+class DeliveryLog(Records[Delivery]):
+    """Every delivery attempt, oldest first; call it for one event's attempts only:
+    ``dub_mock.webhook_deliveries(event_id="evt_...")`` (the mock's ``?eventId=`` filter)."""
+
+    def __init__(
+        self, items: Iterable[Delivery], fetch: Callable[[str | None], Records[Delivery]]
+    ) -> None:
+        super().__init__(items)
+        self._fetch = fetch
+
+    def __call__(self, event_id: str | None = None) -> Records[Delivery]:
+        """The attempts now logged, those of ``event_id`` when given."""
+        return self._fetch(event_id)
 
 
 def _body(value: Any, missing: str = "(body not recorded)") -> str:
@@ -160,13 +227,7 @@ class JournalEntry(Record):
     @property
     def json(self) -> Any:
         """The request body parsed as JSON when it is a JSON string, else as stored."""
-        body = self.request_body
-        if isinstance(body, str):
-            try:
-                return json.loads(body)
-            except ValueError:
-                return body
-        return body
+        return _json_text(self.request_body)
 
     def summary(self) -> str:
         duration = _first(self, "durationMs", "duration_ms", "duration")

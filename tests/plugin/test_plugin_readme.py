@@ -43,3 +43,9 @@ def test_the_readme_marker_example_is_valid(downstream: pytest.Pytester, run) ->
     )
     downstream.makepyfile(test_readme_marker="import pytest\n\n" + body)
     run().assert_outcomes(passed=1)
+
+
+def test_the_readme_webhook_example_passes(downstream: pytest.Pytester, run) -> None:
+    (example,) = [code for code in plugin_examples() if "dub_webhooks" in code]
+    downstream.makepyfile(test_plugin_readme_webhook_example=example)
+    run().assert_outcomes(passed=1)

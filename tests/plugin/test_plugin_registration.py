@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import threading
 
 import pytest
 
@@ -33,25 +34,31 @@ def test_fixtures_are_documented(run) -> None:
         ["dub_mock -- *plugin.py:*", "*A live Dub mock on 127.0.0.1, reset for this test*"],
         ["dub_mock_app -- *plugin.py:*", "*helpers around an in-process WSGI app*"],
         ["dub_client -- *plugin.py:*", "*official ``dub`` SDK client*"],
+        ["dub_webhooks -- *plugin.py:*", "*A webhook receiver on a free 127.0.0.1 port*"],
         ["dub_mock_settings [[]session scope] -- *plugin.py:*", "*Settings for the session's*"],
     ):
         result.stdout.fnmatch_lines(lines)
 
 
 def test_report_header_names_the_plugin_and_the_contract_target(run) -> None:
-    run().stdout.fnmatch_lines(["dub-mock: fixtures dub_mock, dub_mock_app, dub_client"])
+    run().stdout.fnmatch_lines(
+        ["dub-mock: fixtures dub_mock, dub_mock_app, dub_client, dub_webhooks"]
+    )
     run("--dub-base-url=http://staging.test").stdout.fnmatch_lines(
         ["dub-mock: *contract target http://staging.test"]
     )
 
 
 def test_a_session_without_the_fixtures_starts_no_server(downstream: pytest.Pytester, run) -> None:
+    # the run is in-process: servers this outer session started are there already
+    before = sorted(t.ident or 0 for t in threading.enumerate() if t.name == "dub-mock-server")
     downstream.makepyfile(
-        """
+        f"""
         import threading
 
         def test_plain():
-            assert not [t for t in threading.enumerate() if t.name == "dub-mock-server"]
+            assert not [t for t in threading.enumerate()
+                        if t.name == "dub-mock-server" and t.ident not in {before!r}]
         """
     )
     run().assert_outcomes(passed=1)

@@ -9,16 +9,27 @@ from collections.abc import Iterator
 
 import pytest
 
-from pytest_plugin.handle import admin_path, camel, hostname_list, seed_kinds
+from pytest_plugin.handle import (
+    admin_path,
+    camel,
+    event_id_of,
+    hostname_list,
+    seed_kinds,
+    trigger_list,
+)
 from pytest_plugin.markers import MarkerError, hostnames
 from pytest_plugin.records import (
     Click,
+    Delivery,
+    DeliveryLog,
     JournalEntry,
     Lead,
     PublishableKey,
     Records,
     Sale,
     Token,
+    Webhook,
+    WebhookEvent,
     format_journal,
 )
 from pytest_plugin.transport import HttpTransport
@@ -152,3 +163,52 @@ def test_hostnames_are_a_list_of_strings() -> None:
         hostname_list(["ok", ""])
     with pytest.raises(MarkerError, match="allowed_hostnames takes a hostname"):
         hostnames({"shop.example"})
+
+
+def test_webhook_records_leave_their_bodies_out_of_the_repr() -> None:
+    body = {"id": "evt_1", "event": "sale.created", "data": {"sale": {"amount": 5}}}
+    event = WebhookEvent(
+        {"id": "evt_1", "event": "sale.created", "createdAt": "T", "workspaceId": "ws_mock",
+         "webhookIds": ["wh_1"], "deliveredTo": [], "delivered": False, "body": body}
+    )  # fmt: skip
+    assert repr(event) == (
+        "WebhookEvent(id='evt_1', event='sale.created', delivered=False, webhookIds=['wh_1'], "
+        "deliveredTo=[], createdAt='T', workspaceId='ws_mock')"
+    )
+    assert (event.payload, event.data) == (body, {"sale": {"amount": 5}})
+    attempt = Delivery(
+        {"id": "evt_1:wh_1:1", "eventId": "evt_1", "event": "sale.created", "webhookId": "wh_1",
+         "url": "http://x/", "attempt": 1, "status": None, "ok": False,
+         "error": "ConnectionRefusedError: nope", "durationMs": 0.5, "time": "T",
+         "requestBody": json.dumps(body), "responseBody": ""}
+    )  # fmt: skip
+    assert repr(attempt) == (
+        "Delivery(eventId='evt_1', event='sale.created', webhookId='wh_1', attempt=1, ok=False, "
+        "error='ConnectionRefusedError: nope', durationMs=0.5, id='evt_1:wh_1:1', "
+        "url='http://x/', time='T')"
+    )
+    assert attempt.payload == body
+    webhook = Webhook({"id": "wh_1", "url": "http://x/", "secret": "whsec_1", "disabled": False})
+    assert repr(webhook) == "Webhook(id='wh_1', url='http://x/', disabled=False, secret='whsec_1')"
+
+
+def test_the_delivery_log_is_a_list_and_asks_the_mock_again_when_called() -> None:
+    asked: list[str | None] = []
+
+    def fetch(event_id: str | None) -> Records[Delivery]:
+        asked.append(event_id)
+        return Records([Delivery({"eventId": event_id})])
+
+    log = DeliveryLog([Delivery({"eventId": "evt_1"})], fetch)
+    assert log == [{"eventId": "evt_1"}] and log.one().eventId == "evt_1"
+    assert log(event_id="evt_2") == [{"eventId": "evt_2"}] and asked == ["evt_2"]
+
+
+def test_event_ids_and_triggers() -> None:
+    assert event_id_of("evt_1") == "evt_1"
+    assert event_id_of(WebhookEvent({"id": "evt_2"})) == "evt_2"
+    assert event_id_of({"id": "evt_3", "event": "sale.created"}) == "evt_3"
+    with pytest.raises(TypeError, match="not a webhook event or its id"):
+        event_id_of({"event": "sale.created"})
+    assert trigger_list("sale.created") == ["sale.created"]
+    assert trigger_list(("lead.created", "sale.created")) == ["lead.created", "sale.created"]
