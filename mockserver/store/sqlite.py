@@ -329,6 +329,19 @@ class SqliteStore:
         with self._write():
             yield
 
+    def begin_batch(self) -> None:
+        """Open a write transaction that several requests share (see `groupcommit`); the
+        request scopes and units inside it only add savepoints."""
+        self._connection().execute("BEGIN IMMEDIATE")
+
+    def commit_batch(self) -> None:
+        self._connection().execute("COMMIT")
+
+    def rollback_batch(self) -> None:
+        db = self._connection()
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+
     @contextmanager
     def transaction(self) -> Iterator[StateView]:
         with self._write(atomic=True) as db:

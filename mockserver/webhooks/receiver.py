@@ -44,6 +44,12 @@ class Delivery:
             return None
 
 
+class _Server(ThreadingHTTPServer):
+    #: Several workers' senders connect at once; the default backlog of 5 makes the rest wait
+    #: a SYN retransmission (a second), long enough to time some deliveries out.
+    request_queue_size = 128
+
+
 class WebhookReceiver:
     """An HTTP server on `host:port` (a free port by default) in a background thread."""
 
@@ -75,7 +81,7 @@ class WebhookReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: the receiver keeps its own record."""
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server = _Server((host, port), Handler)
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
