@@ -123,7 +123,9 @@ def assert_each_attempt_made_once(
     status, attempts = request(admin_url, "GET", "/__mock/webhooks/deliveries")
     assert status == 200
     odd = [a for a in attempts if not a["ok"] or a["attempt"] != 1]
-    assert len(attempts) == count and not odd, [(a["attempt"], a["status"], a["error"]) for a in odd]
+    assert len(attempts) == count and not odd, [
+        (a["attempt"], a["status"], a["error"]) for a in odd
+    ]
 
 
 def test_four_sqlite_workers_send_each_event_once(receiver: WebhookReceiver, workdir: Path) -> None:
