@@ -33,6 +33,7 @@ from .auth import (
 )
 from .body import announced_length, read_body
 from .control import Control
+from .dashboard import Dashboard
 from .errors import (
     ApiError,
     InternalServerError,
@@ -132,6 +133,10 @@ class MockApp:
         self._routes: dict[tuple[str, str], Operation] = {}
         self.access_log = AccessLog()
         self.feed = Feed()
+        #: Set by a front that commits several requests at once (`groupcommit`): it then
+        #: calls `outbox.notify()` itself, after the commit.
+        self.batching = False
+        self.dashboard = Dashboard(settings, self.feed)
         self.ids = ids = IdFactory(clock, rng)
         self.control = Control(ids, clock)
         self.outbox = Outbox(ids, clock)
@@ -188,9 +193,14 @@ class MockApp:
         self, environ: WSGIEnvironment, exchange: Exchange, start_response: StartResponse
     ) -> Iterable[bytes]:
         """Answer the request `begin` opened, once its delay is over."""
+        if exchange.operation is None and self.dashboard.handles(exchange.path):
+            page = self.dashboard.respond(environ, start_response)  # a browser's `/`, the UI
+            if page is not None:
+                return page
         with self.store.request_scope():
             answer = self._finish(environ, exchange, start_response)
-        self.outbox.notify()  # committed: what it queued can be sent
+        if not self.batching:
+            self.outbox.notify()  # committed: what it queued can be sent
         return answer
 
     def _finish(

@@ -11,6 +11,15 @@ if TYPE_CHECKING:
 
 READ_CHUNK = 64 * 1024
 
+#: After a 413, both servers read and discard the rest of the body, up to this many bytes or
+#: this many seconds, before closing. Closed at once with the body unread, the socket resets the
+#: connection, and a client that writes its whole body before it reads (urllib, requests, most
+#: SDKs) gets EPIPE/ECONNRESET instead of the 413. 64 MiB covers 20 MB uploads with room to
+#: spare and drains in well under a second on loopback; 2 s stops a client that trickles bytes
+#: from holding the connection. Past either bound the connection is closed.
+DRAIN_BYTES = 64 * 1024 * 1024
+DRAIN_SECONDS = 2.0
+
 
 def announced_length(environ: WSGIEnvironment, limit: int) -> int | None:
     """Content-Length as a number (None when absent); 413 over `limit`, 400 when malformed."""

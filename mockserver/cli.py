@@ -113,6 +113,7 @@ def banner(settings: Settings) -> str:
     lines = [
         f"dub-mock {__version__} serving Dub's /track/click, /track/lead and /track/sale",
         f"  URL:     {url}",
+        f"  browser: {url}/ (the dashboard: requests, funnel and webhooks, live)",
         f"  state:   {settings.state}",
         f"  tokens:  {tokens}" + (" (and the seed file's)" if settings.seed else ""),
         f"  admin:   {url}/__mock/state"

@@ -17,6 +17,9 @@ class Subscriber(Protocol):
 
     def offer(self, kind: str, data: dict[str, Any]) -> None: ...
 
+    def close(self) -> None:
+        """The feed is closing (the server stops): end the stream soon, from any thread."""
+
 
 class Feed:
     """Fans each published event out to the current subscribers."""
@@ -24,20 +27,37 @@ class Feed:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._subscribers: tuple[Subscriber, ...] = ()
+        self.closed = False
 
     @property
     def listening(self) -> bool:
         """Whether anyone listens: callers skip building an event's data when no one does."""
         return bool(self._subscribers)
 
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscribers)
+
     def publish(self, kind: str, data: dict[str, Any]) -> None:
         for subscriber in self._subscribers:  # a tuple, replaced whole: safe without the lock
             subscriber.offer(kind, data)
 
     def subscribe(self, subscriber: Subscriber) -> None:
+        """Add a listener; after `close` it is closed at once instead."""
         with self._lock:
-            self._subscribers = (*self._subscribers, subscriber)
+            if not self.closed:
+                self._subscribers = (*self._subscribers, subscriber)
+                return
+        subscriber.close()
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         with self._lock:
             self._subscribers = tuple(s for s in self._subscribers if s is not subscriber)
+
+    def close(self) -> None:
+        """The server is stopping: every stream ends, and new ones end at once."""
+        with self._lock:
+            self.closed = True
+            subscribers, self._subscribers = self._subscribers, ()
+        for subscriber in subscribers:
+            subscriber.close()

@@ -15,10 +15,11 @@ a small thread pool and the loop stays free.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -29,12 +30,18 @@ from granian._granian import RSGIProtocolError as ProtocolError
 from granian.rsgi import Scope
 
 from .app import MockApp, create_app
-from .errors import envelope
+from .body import DRAIN_BYTES, DRAIN_SECONDS
+from .dashboard import EVENTS_PATH
+from .dashboard.rsgi_events import RsgiEvents
+from .errors import INTERNAL_ERROR_MESSAGE, envelope
+from .groupcommit import CommitFailed, GroupCommit
 from .settings import Settings
+from .store.sqlite import SqliteStore
 
 Answer = tuple[int, list[tuple[str, str]], bytes]
 
 JSON_HEADERS = [("Content-Type", "application/json")]
+COMMIT_FAILED = orjson.dumps(envelope("internal_server_error", INTERNAL_ERROR_MESSAGE))
 BODY_CUT = orjson.dumps(
     envelope("bad_request", "The request body was cut short or its chunked framing is malformed.")
 )
@@ -57,13 +64,25 @@ class RsgiFront:
         self.limit = app.settings.max_body
         on_loop = not app.settings.state.startswith("redis")
         self.pool = None if on_loop else ThreadPoolExecutor(threads, "dub-mock")
+        self.events = RsgiEvents(app.feed, app.settings.admin_token)
+        self.batch: GroupCommit | None = None
+        if isinstance(app.store, SqliteStore):  # one commit per turn of the loop, not per request
+            self.batch = GroupCommit(app.store, app.outbox.notify)
+            app.batching = True
+
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Worker start (granian calls it): live streams end when the worker is told to stop."""
+        self.events.install(loop)
 
     async def __call__(self, scope: Scope, protocol: HTTPProtocol) -> None:
         if scope.proto != "http":
             return
+        if scope.path == EVENTS_PATH:  # the dashboard's stream: a task on this loop, no thread
+            await self.events.serve(scope, protocol)
+            return
         environ = wsgi_environ(scope)
         try:
-            body = await self._read_body(environ, protocol)
+            body, rest = await self._read_body(environ, protocol)
         except (ProtocolClosed, ProtocolError, BodyCut):
             # Cut short or malformed framing: refused whole, so nothing is recorded. The
             # client may be gone already; if it still listens, it gets Dub's envelope.
@@ -78,6 +97,8 @@ class RsgiFront:
                 self.pool, call_wsgi, self.app, environ
             )
         protocol.response_bytes(status, headers, payload)
+        if rest is not None:
+            await discard(rest)
 
     def __rsgi_del__(self, loop: Any) -> None:
         """Worker shutdown (granian calls it): the last log lines out, then the store closed."""
@@ -86,27 +107,42 @@ class RsgiFront:
         self.app.access_log.flush()
         self.app.close()
 
-    async def _read_body(self, environ: dict[str, Any], protocol: HTTPProtocol) -> bytes:
-        """The whole body, or enough of it for the app to refuse it (400 or 413).
+    async def _read_body(
+        self, environ: dict[str, Any], protocol: HTTPProtocol
+    ) -> tuple[bytes, AsyncIterator[bytes] | None]:
+        """The whole body, or enough of it for the app to refuse it (400 or 413); and the rest
+        of a body over the limit, to `discard` once the 413 is sent.
 
         A Content-Length over the limit is left unread; a chunked body is read only until it
         passes the limit. Either way `body.read_body` then answers as on any other server.
         """
         length = environ.get("CONTENT_LENGTH")
         if length is not None:
-            if not length.isdigit() or not 0 < int(length) <= self.limit:
-                return b""
-            return await protocol()  # raises when the client leaves before the last byte
+            if not length.isdigit() or int(length) == 0:
+                return b"", None
+            if int(length) > self.limit:
+                return b"", body_chunks(protocol)
+            return await protocol(), None  # raises when the client leaves before the last byte
         if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
-            return b""
-        return await read_chunked(protocol, self.limit)
+            return b"", None
+        chunks = body_chunks(protocol)
+        body = await read_chunked(chunks, self.limit)
+        return body, chunks if len(body) > self.limit else None
 
     async def _answer_on_loop(self, environ: dict[str, Any]) -> Answer:
         exchange = self.app.begin(environ)
         if exchange.delay:
             await asyncio.sleep(exchange.delay)
         start = StartResponse()
-        payload = b"".join(self.app.finish(environ, exchange, start))
+        if self.batch is None:
+            payload = b"".join(self.app.finish(environ, exchange, start))
+            return start.status, start.headers, payload
+        try:
+            payload = await self.batch.run(
+                lambda: b"".join(self.app.finish(environ, exchange, start))
+            )
+        except CommitFailed:
+            return 500, JSON_HEADERS, COMMIT_FAILED
         return start.status, start.headers, payload
 
 
@@ -114,7 +150,14 @@ class BodyCut(Exception):
     """The client ended a chunked body without its last chunk."""
 
 
-async def read_chunked(protocol: HTTPProtocol, limit: int) -> bytes:
+async def body_chunks(protocol: HTTPProtocol) -> AsyncIterator[bytes]:
+    """The body's chunks. granian's iterator can be started only once; this one can be read
+    again after a `break`, as `discard` does after `read_chunked`."""
+    async for chunk in protocol:
+        yield chunk
+
+
+async def read_chunked(chunks: AsyncIterator[bytes], limit: int) -> bytes:
     """A chunked body, up to the first chunk that passes `limit`; `BodyCut` if it was cut.
 
     granian's body iterator yields `b""` for the end of the body and also for a stream error
@@ -125,7 +168,7 @@ async def read_chunked(protocol: HTTPProtocol, limit: int) -> bytes:
     parts: list[bytes] = []
     total = 0
     seen_empty = False
-    async for chunk in protocol:
+    async for chunk in chunks:
         if not chunk:
             if seen_empty:
                 raise BodyCut
@@ -136,6 +179,19 @@ async def read_chunked(protocol: HTTPProtocol, limit: int) -> bytes:
         if total > limit:
             break
     return b"".join(parts)
+
+
+async def discard(chunks: AsyncIterator[bytes]) -> None:
+    """Read and drop the rest of a refused body, so that a client still writing it reads the
+    413 already sent rather than a reset; at most `DRAIN_BYTES` or `DRAIN_SECONDS`, after
+    which granian closes the connection with the rest unread."""
+    left = DRAIN_BYTES
+    with contextlib.suppress(ProtocolClosed, ProtocolError, TimeoutError):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for chunk in chunks:
+                left -= len(chunk)
+                if not chunk or left <= 0:  # b"": the end of the body, or the client gone
+                    return
 
 
 class StartResponse:

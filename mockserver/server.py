@@ -1,13 +1,15 @@
 """`MockServer`: the mock on a free 127.0.0.1 port in a background thread, for tests.
 
 It uses waitress, whose HTTP parser buffers and bounds bodies itself; its own error answers
-(malformed requests, bodies over the limit) are rendered in Dub's envelope too.
+(malformed requests, bodies over the limit) are rendered in Dub's envelope too, and after a 413
+the rest of the body is discarded (bounded) so that the client can read it.
 """
 
 from __future__ import annotations
 
 import copy
 import threading
+import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -19,6 +21,7 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask
 
 from .app import STATUS_LINES, MockApp, create_app
+from .body import DRAIN_BYTES, DRAIN_SECONDS
 from .errors import INTERNAL_ERROR_MESSAGE, PayloadTooLarge, envelope
 from .settings import Settings
 
@@ -34,7 +37,9 @@ class DubErrorTask(ErrorTask):
         error: Any = request.error  # a waitress.utilities.Error subclass
         status = int(error.code)
         if status == 413:
-            limit = self.channel.adj.max_request_body_size - 1  # see make_threaded_server
+            channel: Any = self.channel
+            channel.refused_body = True  # DubChannel drains the body's rest before closing
+            limit = channel.adj.max_request_body_size - 1  # see make_threaded_server
             code, message = "payload_too_large", PayloadTooLarge(limit).message
         elif status >= 500:
             status, code, message = 500, "internal_server_error", INTERNAL_ERROR_MESSAGE
@@ -72,8 +77,45 @@ class DubRequestParser(HTTPRequestParser):
 
 
 class DubChannel(HTTPChannel):
+    """After a 413, reads and drops the rest of the body before it closes, within `DRAIN_BYTES`
+    and `DRAIN_SECONDS`: closed with the body unread, the socket would reset the connection,
+    and a client still writing its body would get ECONNRESET instead of the 413."""
+
     error_task_class = DubErrorTask
     parser_class = DubRequestParser
+    refused_body = False  # set by DubErrorTask on a 413, read by handle_close
+    drain_deadline = 0.0  # while draining: when to give up (time.monotonic)
+    drain_left = DRAIN_BYTES
+
+    def handle_close(self) -> None:
+        """Where waitress would close after sending the 413, start draining instead."""
+        if self.refused_body and self.connected:
+            self.refused_body = False
+            self.will_close = False
+            self.drain_deadline = time.monotonic() + DRAIN_SECONDS
+            return
+        super().handle_close()
+
+    def readable(self) -> bool:
+        if not self.drain_deadline:
+            return bool(super().readable())
+        if time.monotonic() < self.drain_deadline:
+            return True
+        self.will_close = True  # out of time: handle_write closes it
+        return False
+
+    def handle_read(self) -> None:
+        if not self.drain_deadline:
+            return super().handle_read()
+        try:
+            data = self.recv(256 * 1024)  # b"" when the client is gone
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        self.drain_left -= len(data)
+        if not data or self.drain_left <= 0:
+            self.handle_close()
 
 
 class DubWaitressServer(TcpWSGIServer):
@@ -93,7 +135,7 @@ def make_threaded_server(
         port=port,
         threads=threads,
         max_request_body_size=max_body + 1,
-        clear_untrusted_proxy_headers=True,
+        clear_untrusted_proxy_headers=False,  # X-Forwarded-For names the visitor of a click
         ident="dub-mock",
         channel_timeout=30,
     )
@@ -155,6 +197,8 @@ class MockServer:
         server, self._server = self._server, None
         if server is None:
             return
+        if self.app is not None:
+            self.app.feed.close()  # live streams end now: each holds one of waitress's threads
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout=10)

@@ -1,14 +1,21 @@
 """HTTP around the operation: unknown paths (404), methods (405 with Allow), CORS and
---no-cors, the body limit (413 at exactly limit + 1), malformed Content-Length, latency."""
+--no-cors, the body limit (413 at exactly limit + 1, readable by a client that sends its whole
+body first), malformed Content-Length, latency."""
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
+from werkzeug.datastructures import Headers
 
 from mockserver import MockServer
 
@@ -196,6 +203,70 @@ def test_in_process_the_limit_is_checked_from_content_length(
     assert api.track(data=_padded(LIMIT)).status == 200
     reply = api.send("POST", "/track/sale", {}, _padded(LIMIT + 1))
     reply.expect_error(413, "payload_too_large")
+
+
+# --- a client that writes its whole body before it reads ------------------------------------
+
+MIB = 1024 * 1024
+SALE_OF_CUST_1 = {"customerExternalId": "cust_1", "amount": 4900, "invoiceId": "INV_BIG"}
+
+
+def _send_whole_then_read(port: int, request: bytes) -> Reply:
+    """Write the whole request, then read, as urllib, requests and most SDKs do: a reset while
+    writing (the server closed with the body unread) fails the test, it is the bug."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(request)
+        answer = http.client.HTTPResponse(sock, method="POST")
+        answer.begin()
+        return Reply(answer.status, Headers(answer.getheaders()), answer.read())
+
+
+def _with_length(body: bytes, port: int) -> bytes:
+    head = (
+        "POST /track/sale HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{port}\r\n"
+        "Authorization: Bearer dub_mock_key\r\n"
+        "Content-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+@pytest.mark.parametrize("size", [MIB + 1, 5_000_000, 20_000_000], ids=["1MiB+1", "5MB", "20MB"])
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_a_body_over_the_limit_sent_whole_still_reads_the_413(
+    api: HttpApi, size: int, framing: str
+) -> None:
+    """The server answers, then discards the rest of the body, so the client reads the 413."""
+    api.add_customer("cust_1")
+    body = _padded_sale(size)
+    if framing == "chunked":
+        request = _chunked(body, api.port, chunk=65_536)
+    else:
+        request = _with_length(body, api.port)
+    _send_whole_then_read(api.port, request).expect_error(413, "payload_too_large")
+    assert api.state()["sales"] == []
+    assert api.track(data=_padded_sale(1000)).status == 200  # the same sale, under the limit
+
+
+def test_urllib_and_requests_sending_5_mb_read_the_413(api: HttpApi) -> None:
+    body = b" " * 5_000_000
+    headers = {"Authorization": "Bearer dub_mock_key", "Content-Type": "application/json"}
+    sent = urllib.request.Request(api.url + "/track/sale", body, headers, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(sent, timeout=30)
+    with refused.value as answer:
+        assert answer.code == 413
+        assert json.loads(answer.read())["error"]["code"] == "payload_too_large"
+    with requests.post(api.url + "/track/sale", body, headers=headers, timeout=30) as answer:
+        assert answer.status_code == 413
+        assert answer.json()["error"]["code"] == "payload_too_large"
+
+
+def _padded_sale(size: int) -> bytes:
+    body = json.dumps(SALE_OF_CUST_1).encode()
+    return body + b" " * (size - len(body))
 
 
 # --- malformed HTTP ----------------------------------------------------------------------

@@ -2,9 +2,10 @@
 
 Raw sockets and hypothesis send what no SDK would: random bytes, truncated and 10,000-deep JSON,
 multi-MB and invalid UTF-8 bodies, odd methods, paths and content types, thousands of headers,
-slow clients, chunked bodies that announce a large chunk and stop. The promises: no 5xx, no hang,
-Dub's envelope wherever the app answers, the server alive afterwards, and its state (a customer
-with a lead, seeded first) untouched, since every one of these requests is refused.
+slow clients, chunked bodies that announce a large chunk and stop, bodies over the limit written
+whole before the answer is read, or endlessly. The promises: no 5xx, no hang, Dub's envelope
+wherever the app answers, the server alive afterwards, and its state (a customer with a lead,
+seeded first) untouched, since every one of these requests is refused.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mockserver import MockServer
+from mockserver.body import DRAIN_BYTES, DRAIN_SECONDS
 
 from .rawhttp import (
     Answer,
@@ -480,3 +482,85 @@ def test_bodies_over_the_limit_are_refused_before_they_are_read_whole(
     assert answer is not None and answer.status == 413
     assert_envelope(answer, "payload_too_large")
     assert sent < BOUND, f"the server read {sent} bytes before refusing"
+
+
+MIB = 1024 * 1024
+
+
+def _over_limit(framing: str, size: int | None) -> tuple[bytes, Iterator[bytes]]:
+    """The head of a sale that would record, then its body in pieces: `size` bytes of it, or
+    endless. If the server took it, the state check after the test would catch the sale."""
+    sale = json.dumps({**SALE, "invoiceId": "INV-too-large"}).encode()
+    head = b"POST /track/sale HTTP/1.1\r\nHost: x\r\nAuthorization: " + TOKEN + b"\r\n"
+    if framing == "content-length":
+        head += b"Content-Length: %d\r\n\r\n" % (size or 1 << 40)
+    else:
+        head += b"Transfer-Encoding: chunked\r\n\r\n"
+
+    def pieces() -> Iterator[bytes]:
+        left = size if size is not None else 1 << 40
+        piece = sale.ljust(len(PIECE))  # JSON, then spaces
+        while left > 0:
+            piece = piece[:left]
+            left -= len(piece)
+            yield piece if framing == "content-length" else b"%x\r\n%s\r\n" % (len(piece), piece)
+            piece = b" " * len(PIECE)
+        if framing == "chunked":
+            yield b"0\r\n\r\n"
+
+    return head, pieces()
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+@pytest.mark.parametrize(
+    "size", [MIB + 1, 5_000_000, 20_000_000, 60_000_000], ids=["1MiB+1", "5MB", "20MB", "60MB"]
+)
+def test_bodies_over_the_limit_sent_whole_then_read_get_the_413(
+    target: Target, framing: str, size: int
+) -> None:
+    """What urllib, requests and most SDKs do: write the whole body, then read. The server
+    answers, then discards the rest (up to `DRAIN_BYTES`), so the 413 is there to read."""
+    head, pieces = _over_limit(framing, size)
+    with socket.create_connection(("127.0.0.1", target.port), timeout=15) as sock:
+        sock.sendall(head)
+        for piece in pieces:
+            sock.sendall(piece)  # a reset here is the failure: the answer was lost with it
+        answer = read_answer(sock, time.monotonic() + 15)
+    assert answer is not None and answer.status == 413
+    assert_envelope(answer, "payload_too_large")
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_an_endless_body_is_discarded_only_up_to_a_bound(target: Target, framing: str) -> None:
+    """Past `DRAIN_BYTES` the server closes: a client cannot make it read forever."""
+    head, pieces = _over_limit(framing, None)
+    sent = 0
+    with socket.create_connection(("127.0.0.1", target.port), timeout=15) as sock:
+        sock.sendall(head)
+        with contextlib.suppress(OSError):
+            for piece in pieces:
+                sock.sendall(piece)
+                sent += len(piece)
+                if sent > 4 * DRAIN_BYTES:
+                    break
+    # Room for waitress's chunked framing (it reads 8 MiB before it refuses) and socket buffers.
+    assert sent < DRAIN_BYTES + 32 * MIB, f"the server read {sent} bytes of a refused body"
+
+
+def test_a_refused_body_that_trickles_is_discarded_only_for_a_while(target: Target) -> None:
+    """Past `DRAIN_SECONDS` the server closes: a client cannot hold it by sending slowly."""
+    if target.kind == "serve-sqlite":
+        pytest.skip("the discarding is the HTTP front's: serve-memory covers it")
+    head, pieces = _over_limit("content-length", 5_000_000)
+    with socket.create_connection(("127.0.0.1", target.port), timeout=15) as sock:
+        sock.sendall(head)
+        answer = read_answer(sock, time.monotonic() + 5)
+        answered = time.monotonic()
+        assert answer is not None and answer.status == 413
+        with pytest.raises(OSError):  # once closed, a send is reset
+            for piece in pieces:
+                sock.sendall(piece[:1000])
+                time.sleep(0.05)
+                assert time.monotonic() - answered < DRAIN_SECONDS + 3, "still reading"
+        closed = time.monotonic() - answered
+    assert closed > DRAIN_SECONDS - 0.5, f"closed after {closed:.2f}s, before the bound"
