@@ -13,12 +13,19 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
 # Longest the pacer waits for a rate-limit window to reopen; Dub's windows last one minute.
 MAX_WINDOW_WAIT_S = 65.0
 TRACK_SALE = "/track/sale"
+TRACK_LEAD = "/track/lead"
+TRACK_CLICK = "/track/click"
+TRACK_LEAD_CLIENT = "/track/lead/client"
+TRACK_SALE_CLIENT = "/track/sale/client"
+TOKEN_PLACEHOLDER = "$DUB_TOKEN"
+PUBLISHABLE_PLACEHOLDER = "$DUB_PUBLISHABLE_KEY"
 
 
 class Pacer:
@@ -89,6 +96,29 @@ class PacedSession(requests.Session):
         super().__init__()
         self.pacer = pacer
         self.timeout = timeout
+        self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._environment_lock = threading.Lock()
+
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        """The proxy and CA settings from the environment, read once per origin.
+
+        requests reads every environment variable on every request to find proxies; the suite
+        sends thousands of requests to one origin while the environment stays as it is.
+        """
+        parts = urlsplit(url if isinstance(url, str) else url.decode())
+        key = (parts.scheme, parts.netloc, repr(proxies), stream, verify, cert)
+        with self._environment_lock:
+            settings = self._environment.get(key)
+        if settings is None:
+            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            with self._environment_lock:
+                self._environment[key] = settings
+        return {
+            name: dict(value) if isinstance(value, dict) else value
+            for name, value in settings.items()
+        }
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         token = bearer_token(kwargs.get("headers"))
@@ -111,6 +141,7 @@ class Exchange:
     headers: requests.structures.CaseInsensitiveDict[str]
     body: bytes
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    publishable_keys: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def json(self) -> Any:
@@ -130,14 +161,17 @@ class Exchange:
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             if secret:
-                text = text.replace(secret, "$DUB_TOKEN")
+                text = text.replace(secret, TOKEN_PLACEHOLDER)
+        for key in self.publishable_keys:
+            if key:
+                text = text.replace(key, PUBLISHABLE_PLACEHOLDER)
         return text
 
     def curl(self) -> str:
         parts = ["curl", "-sS", "-i", "-X", self.method, shlex.quote(self.url)]
         for name, value in self.request_headers.items():
             header = self.redact(f"{name}: {value}")
-            parts += ["-H", f'"{header}"' if "$DUB_TOKEN" in header else shlex.quote(header)]
+            parts += ["-H", f'"{header}"' if "$DUB_" in header else shlex.quote(header)]
         if self.request_body is not None:
             parts += ["--data-raw", shlex.quote(self.request_body.decode("utf-8", "replace"))]
         return " ".join(parts)
@@ -163,6 +197,7 @@ class DubClient:
         self.token = token
         self.session = session
         self.secrets: tuple[str, ...] = (token,)
+        self.publishable_keys: tuple[str, ...] = ()
 
     def send(
         self,
@@ -195,8 +230,25 @@ class DubClient:
             headers=response.headers,
             body=response.content,
             secrets=self.secrets,
+            publishable_keys=self.publishable_keys,
         )
 
     def sale(self, body: Any = None, **kwargs: Any) -> Exchange:
         """POST /track/sale with a JSON body (or `raw=` bytes)."""
         return self.send("POST", TRACK_SALE, json_body=body, **kwargs)
+
+    def lead(self, body: Any = None, **kwargs: Any) -> Exchange:
+        """POST /track/lead with the suite's token (unless `token=` says otherwise)."""
+        return self.send("POST", TRACK_LEAD, json_body=body, **kwargs)
+
+    def click(self, body: Any = None, *, token: str | None = None, **kwargs: Any) -> Exchange:
+        """POST /track/click: no key (a browser calls it), unless a test sends one on purpose."""
+        return self.send("POST", TRACK_CLICK, json_body=body, token=token, **kwargs)
+
+    def lead_client(self, body: Any = None, *, key: str | None, **kwargs: Any) -> Exchange:
+        """POST /track/lead/client with publishable key `key` (None: no Authorization)."""
+        return self.send("POST", TRACK_LEAD_CLIENT, json_body=body, token=key, **kwargs)
+
+    def sale_client(self, body: Any = None, *, key: str | None, **kwargs: Any) -> Exchange:
+        """POST /track/sale/client with publishable key `key` (None: no Authorization)."""
+        return self.send("POST", TRACK_SALE_CLIENT, json_body=body, token=key, **kwargs)

@@ -11,13 +11,27 @@ from typing import Any
 
 import pytest
 
+from contract_tests.areas import AREAS, areas_of, register
 from contract_tests.client import DubClient, PacedSession, Pacer
 from contract_tests.properties import DEFAULT_MAX_EXAMPLES, build_schema
-from contract_tests.target import Target, probe_admin
+from contract_tests.target import HOSTNAMES_MESSAGE, Target, probe_admin
 
 DEFAULT_MOCK_TOKEN = "dub_mock_key"
 USAGE_ERROR = 4  # pytest's own exit code for a usage error
 TARGET_KEY = pytest.StashKey[Target]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    register(config)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every check belongs to exactly one area (contract_tests.areas), or --only would lose it."""
+    for item in items:
+        if len(areas_of(item)) != 1:
+            raise pytest.UsageError(
+                f"{item.nodeid} must carry exactly one area mark of {', '.join(AREAS)}"
+            )
 
 
 def _option(config: pytest.Config, name: str) -> Any:
@@ -68,8 +82,11 @@ def _probe_target(
         admin_note=note,
         customer_external_id=_option(config, "dub_customer_external_id"),
         click_id=_option(config, "dub_click_id"),
+        publishable_key=_option(config, "dub_publishable_key"),
     )
-    refusal = _token_refusal(target)
+    if target.publishable_key:
+        target.client.publishable_keys = (target.publishable_key,)
+    refusal = _token_refusal(target) or _publishable_key_refusal(target)
     if refusal is not None:
         pytest.exit(refusal, returncode=USAGE_ERROR)
     config.stash[TARGET_KEY] = target
@@ -86,6 +103,23 @@ def _token_refusal(target: Target) -> str | None:
         return (
             f"the target refuses the token: HTTP {answer.status} {message!r}. Use a workspace "
             "token (dub_...) with role owner or member, on a business plan or higher."
+        )
+    return None
+
+
+def _publishable_key_refusal(target: Target) -> str | None:
+    """Why the target refuses the publishable key given on the command line, if it does."""
+    if not target.publishable_key:
+        return None
+    body = {"customerExternalId": target.unique("probe"), "amount": 1}
+    answer = target.client.sale_client(body, key=target.publishable_key)
+    if answer.status in (400, 401) or (
+        answer.status == 403 and HOSTNAMES_MESSAGE not in answer.body.decode("utf-8", "replace")
+    ):
+        message = answer.error.get("message") or answer.body[:200].decode("utf-8", "replace")
+        return (
+            f"the target refuses the publishable key: HTTP {answer.status} {message!r}. Use a "
+            "publishable key (dub_pk_...) of the token's workspace, on a business plan or higher."
         )
     return None
 

@@ -49,6 +49,69 @@ RULES: dict[str, str] = {
     "20": "Rule 20: the 200 answer has exactly eventName, customer and sale, echoing the sale",
     "routing": "Fine points: an unknown path answers 404 not_found; a method the spec does not "
     "declare answers 405 with an Allow header, both in the envelope",
+    # §4 POST /track/lead ------------------------------------------------------------------
+    "L-auth": "§4 auth: /track/lead authenticates with rules 1-8 as /track/sale does (same "
+    "answers), and a lead and a sale count against one per-token rate-limit window",
+    "L-body": "§4 body: invalid JSON answers 400; a schema break answers 422 naming the field "
+    "(eventName 1-255 after trimming, customerExternalId up to 100, eventQuantity 1-100, mode "
+    "async|wait|deferred, metadata up to 10,000 UTF-16 units as JSON.stringify counts them); no "
+    "customerExternalId (nor alias externalId/customerId) answers 400 'customerExternalId is "
+    "required'; unknown keys are ignored",
+    "L1": "§4 L1: without clickId the customer's click is used; no such customer (or one without "
+    "a click) answers 400 bad_request 'The `clickId` property was not provided ...'",
+    "L2": "§4 L2: one lead per (workspace, externalId, eventName lower-cased with spaces as '-') "
+    "for 7 days, the key taken before the click is looked up (a 404 keeps it); a duplicate "
+    "records nothing and answers 200 with link null; deferred takes no key; N simultaneous "
+    "identical requests record one lead",
+    "L3": "§4 L3: an unknown click, a click whose link is missing, in another workspace or "
+    "disabled answers 404 not_found with Dub's wording ('... lead not tracked')",
+    "L4": "§4 L4: a new customer is created in every mode (cus_ + 26-character id, name = "
+    "customerName, else customerEmail, else a random name) with the click and its link; an "
+    "existing customer is not updated",
+    "L5": "§4 L5: async and wait record eventQuantity (default 1) lead events on the click's "
+    "link (link leads += that number); deferred records none, and a later non-deferred request "
+    "with clickId '' records it",
+    "L6": "§4 L6: the 200 answer is exactly {click: {id}, link: {id, domain, key, shortLink, url, "
+    "partnerId, programId, tenantId, externalId} or null, customer: {name, email, avatar, "
+    "externalId}}: the stored customer, or for a duplicate never stored one built from the "
+    "request",
+    "L-sale": "§4: a lead recorded by /track/lead is what /track/sale's rule 14 finds (the "
+    "customer's leads, by leadEventName too), so later sales are attributed to its link",
+    # §5 POST /track/click -----------------------------------------------------------------
+    "C1": "§5 C1: /track/click needs no key (Authorization is ignored); domain and key are "
+    "required strings (422 naming the field), invalid JSON answers 400; a full URL as domain is "
+    "reduced to its hostname, and a leading www. is dropped",
+    "C2": "§5 C2: the link is found by (domain, key), else 404 not_found 'Link not found for "
+    "domain: {domain} and key: {key}.'",
+    "C3": "§5 C3: with allowed hostnames, the Referer's (else the Origin's) hostname without "
+    "www. must match an entry exactly or a '*.example.com' entry by suffix (not example.com "
+    "itself), else 403 forbidden 'Request origin '{hostname}' is not included in the allowed "
+    "hostnames ...' ('null' without a header); an empty list allows every origin",
+    "C4": "§5 C4: the same (domain, key, client IP, User-Agent) within one hour answers the same "
+    "clickId, records nothing and skips the hostname check, under concurrency too",
+    "C5": "§5 C5: a new click gets a 16-character [0-9A-Za-z] id and is recorded with its link "
+    "(link clicks += 1), usable by /track/lead; dub-no-track (header or query) answers an id and "
+    "records nothing",
+    "C6": "§5 C6: the 200 answer is exactly {clickId} (partner and discount only for partner "
+    "links)",
+    "C7": "§5 C7 and §6: /track/click and the client routes answer every request, errors included, "
+    "with exactly Access-Control-Allow-Origin *, -Methods 'POST, OPTIONS', -Headers "
+    "'Content-Type, Authorization'; any OPTIONS answers 204 with them; /track/click carries no "
+    "rate-limit headers",
+    # §6 publishable keys ------------------------------------------------------------------
+    "P1": "§6 P1: the client routes check the key in order: no header 401 'Missing publishable "
+    "key.'; no 'Bearer ' or not dub_pk_ 400 'Invalid or missing publishable key.'; over 600 a "
+    "minute 429 (rate-limit headers on every answer from here on); unknown key 401 'Invalid "
+    "publishable key.'; plan below business 403 'Unauthorized: Need higher plan.'",
+    "P2": "§6 P2: the client routes read the schema as the spec writes it: no aliases, "
+    "customerExternalId required 1-100 (422 naming it), clickId a required string on the lead "
+    "route",
+    "P3": "§6 P3: the client routes apply the workspace's allowed hostnames (403, §5's message) "
+    "after the body and before the logic",
+    "P4": "§6 P4: a secret dub_ token on a client route is not a publishable key (400), and a "
+    "dub_pk_ key on /track/sale or /track/lead is an unknown API key (401, rule 4)",
+    "P5": "§6 P5: the client routes run §4's and §3's logic: leads deduplicated with the secret "
+    "route's key, sales replayed per invoice, unknown customers answered with nulls",
     "spec": "The bundled OpenAPI spec: status codes, content types and schemas of every answer",
 }
 
@@ -178,3 +241,79 @@ def expect_ok(exchange: Exchange, rule: str) -> dict[str, Any]:
         exchange,
     )
     return dict(data)
+
+
+LEAD_KEYS = {"click", "link", "customer"}
+LEAD_LINK_KEYS = {
+    "id",
+    "domain",
+    "key",
+    "shortLink",
+    "url",
+    "partnerId",
+    "programId",
+    "tenantId",
+    "externalId",
+}
+LEAD_CUSTOMER_KEYS = {"name", "email", "avatar", "externalId"}
+
+# Dub's own CORS headers on /track/click and the publishable-key routes (BEHAVIOR §5, §6).
+BROWSER_CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type, Authorization",
+}
+RATE_LIMIT_HEADER_NAMES = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+
+
+def expect_lead_ok(exchange: Exchange, rule: str) -> dict[str, Any]:
+    """Assert a lead's 200: exactly click, link (or null) and customer, each with its keys."""
+    check(exchange.status == 200, rule, f"expected HTTP 200, got {exchange.status}", exchange)
+    data = exchange.json
+    check(isinstance(data, dict), "L6", "the 200 body is not a JSON object", exchange)
+    check(
+        set(data) == LEAD_KEYS,
+        "L6",
+        f"the 200 body has keys {sorted(data)}, expected click, link, customer",
+        exchange,
+    )
+    click, link, customer = data["click"], data["link"], data["customer"]
+    check(
+        isinstance(click, dict) and set(click) == {"id"} and isinstance(click["id"], str),
+        "L6",
+        "click must be exactly {id}",
+        exchange,
+    )
+    check(
+        link is None or (isinstance(link, dict) and set(link) == LEAD_LINK_KEYS),
+        "L6",
+        f"link must be null or exactly {sorted(LEAD_LINK_KEYS)}",
+        exchange,
+    )
+    check(
+        isinstance(customer, dict) and set(customer) == LEAD_CUSTOMER_KEYS,
+        "L6",
+        f"customer must be exactly {sorted(LEAD_CUSTOMER_KEYS)}",
+        exchange,
+    )
+    return dict(data)
+
+
+def cors_problem(headers: Any) -> str | None:
+    """What is wrong with the browser routes' CORS headers of an answer, or None."""
+    for name, value in BROWSER_CORS.items():
+        sent = header_value(headers, name)
+        if sent != value:
+            return f"{name} is {sent!r}, expected {value!r}"
+    return None
+
+
+def expect_cors(exchange: Exchange, rule: str = "C7") -> None:
+    """Assert Dub's fixed CORS headers on an answer of a browser route."""
+    problem = cors_problem(exchange.headers)
+    check(
+        problem is None,
+        rule,
+        f"HTTP {exchange.status} on a browser route: {problem}",
+        exchange,
+    )

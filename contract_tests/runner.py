@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 import pytest
 
+from contract_tests.areas import AREAS, marker_expression, parse_areas
 from contract_tests.properties import DEFAULT_MAX_EXAMPLES
 from contract_tests.rules import ContractViolation
 
@@ -33,8 +34,9 @@ FAILURE_TAIL_LINES = 40
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dub-mock check",
-        description="Check an implementation of Dub's POST /track/sale against the bundled spec "
-        "and Dub's behaviour rules. Exit 0: conforms; 1: a check failed; 2: usage or "
+        description="Check an implementation of Dub's conversion-tracking API (POST /track/sale, "
+        "/track/lead, /track/click, /track/lead/client, /track/sale/client) against the bundled "
+        "spec and Dub's behaviour rules. Exit 0: conforms; 1: a check failed; 2: usage or "
         "connection error.",
     )
     parser.add_argument("--base-url", required=True, help="the API's base URL")
@@ -44,7 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="an existing customer with a lead, for the stateful checks on a server without "
         "dub-mock's admin API",
     )
-    parser.add_argument("--click-id", help="an existing click, for the direct-sale checks")
+    parser.add_argument(
+        "--click-id", help="an existing click, for the direct-sale, lead and click checks"
+    )
+    parser.add_argument(
+        "--publishable-key",
+        help="a publishable key (dub_pk_...) of the token's workspace, for the client-route "
+        "checks on a server without dub-mock's admin API (environment: DUB_PUBLISHABLE_KEY)",
+    )
     parser.add_argument(
         "--max-examples",
         type=_positive_int,
@@ -53,6 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--rate", type=_positive_float, help="cap on requests per second (default: no cap)"
+    )
+    parser.add_argument(
+        "--only",
+        metavar="AREA[,AREA...]",
+        type=_areas,
+        help="check only these areas: "
+        + "; ".join(f"{area}: {what}" for area, what in AREAS.items())
+        + " (default: all). A server that implements POST /track/sale alone: --only sale",
     )
     parser.add_argument("--junit-xml", metavar="PATH", help="write a JUnit XML report here")
     parser.add_argument(
@@ -66,6 +83,13 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
     return value
+
+
+def _areas(text: str) -> tuple[str, ...]:
+    try:
+        return parse_areas(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive_float(text: str) -> float:
@@ -107,6 +131,11 @@ class Collector:
             inner = getattr(getattr(function, "hypothesis", None), "inner_test", function)
             doc = getattr(inner, "__doc__", None) or ""
             self._result(item).title = doc.strip().splitlines()[0] if doc.strip() else item.name
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        """Checks of other areas (--only) are not run, so not reported."""
+        for item in items:
+            self.results.pop(item.nodeid, None)
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         """`pytest.exit(...)` from the suite (a refused token, an unreachable target)."""
@@ -203,8 +232,12 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
         argv += ["--dub-customer-external-id", args.customer_external_id]
     if args.click_id:
         argv += ["--dub-click-id", args.click_id]
+    if args.publishable_key:
+        argv += ["--dub-publishable-key", args.publishable_key]
     if args.rate:
         argv += ["--dub-rate", str(args.rate)]
+    if args.only:
+        argv += ["-m", marker_expression(args.only)]
     if args.junit_xml:
         argv += ["--junitxml", str(Path(args.junit_xml).resolve())]
     return argv
@@ -223,6 +256,13 @@ def preflight(base_url: str) -> str | None:
     return None
 
 
+def display_name(nodeid: str) -> str:
+    """`module::test[params]` from a node id: the file's directories and `.py` dropped (a
+    parameter such as `/track/lead/client` keeps its slashes)."""
+    path, _, test = nodeid.partition("::")
+    return f"{path.rsplit('/', 1)[-1].removesuffix('.py')}::{test}"
+
+
 def render(
     collector: Collector, args: argparse.Namespace, elapsed: float, out: TextIO
 ) -> tuple[int, int, int]:
@@ -231,7 +271,7 @@ def render(
     counts = {"passed": 0, "failed": 0, "skipped": 0}
     for result in collector.results.values():
         counts[result.outcome] += 1
-        name = result.nodeid.split("/")[-1].replace(".py::", "::")
+        name = display_name(result.nodeid)
         line = f"{marks[result.outcome]}  {name}  {result.title}"
         if result.outcome == "skipped":
             line += f"\n      skipped: {result.detail}"
@@ -240,7 +280,7 @@ def render(
     if failed:
         print("\nFailures\n========", file=out)
         for number, result in enumerate(failed, 1):
-            name = result.nodeid.split("/")[-1].replace(".py::", "::")
+            name = display_name(result.nodeid)
             print(f"\n[{number}] {name}\n    {result.title}", file=out)
             print("\n".join("    " + line for line in result.detail.splitlines()), file=out)
     summary = (
@@ -265,7 +305,8 @@ def main(argv: list[str]) -> int:
     if problem is not None:
         print(f"dub-mock check: error: {problem}", file=sys.stderr)
         return USAGE
-    print(f"dub-mock check: {args.base_url} (max examples {args.max_examples})", file=out)
+    areas = f"; only {', '.join(args.only)}" if args.only else ""
+    print(f"dub-mock check: {args.base_url} (max examples {args.max_examples}{areas})", file=out)
     collector = Collector()
     started = time.monotonic()
     code = pytest.main(pytest_args(args), plugins=[collector])

@@ -25,6 +25,11 @@ NO_CUSTOMER = (
     "or --customer-external-id / --dub-customer-external-id"
 )
 NO_CLICK = "needs a click: a target with the admin API, or --click-id / --dub-click-id"
+NO_PUBLISHABLE_KEY = (
+    "needs a publishable key (dub_pk_...) of the token's workspace: a target with the admin API, "
+    "or --publishable-key / --dub-publishable-key / DUB_PUBLISHABLE_KEY"
+)
+HOSTNAMES_MESSAGE = "is not included in the allowed hostnames"
 
 
 class AdminError(RuntimeError):
@@ -88,11 +93,16 @@ class Target:
     admin_note: str
     customer_external_id: str | None = None
     click_id: str | None = None
+    publishable_key: str | None = None
     personal_key_ok: bool | None = None
+    publishable_prefix_ok: bool | None = None
+    auth_enforced: set[str] = field(default_factory=set, repr=False)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
     _counter: itertools.count[int] = field(default_factory=itertools.count, repr=False)
     _workspace: str | None = field(default=None, repr=False)
     token_workspaces: dict[str, str] = field(default_factory=dict, repr=False)
+    _publishable: dict[str, str] = field(default_factory=dict, repr=False)
+    _click_link: tuple[str, str, str] | None = field(default=None, repr=False)
 
     # Names -------------------------------------------------------------------------------
 
@@ -174,6 +184,84 @@ class Target:
         record = admin.call("POST", "links", {**payload, "disabled": disabled})
         return str(record["id"])
 
+    def link_record(self, **fields: Any) -> dict[str, Any]:
+        """A fresh link (a unique key on dub.sh unless `fields` say otherwise) in the token's
+        workspace unless `workspaceId` names another; as `/__mock/links` answers it."""
+        admin = self.require_admin("create a link with a domain and key")
+        payload = {
+            "id": self.unique("link"),
+            "workspaceId": self.workspace_id,
+            "domain": "dub.sh",
+            "key": self.unique("key"),
+            "url": "https://example.com/landing",
+            **fields,
+        }
+        record = admin.call("POST", "links", payload)
+        assert isinstance(record, dict)
+        return record
+
+    def click_link(self) -> tuple[str, str, str]:
+        """(domain, key, link id) of a live link that /track/click can find.
+
+        With the admin API, a fresh link for each call. On a real server, the link of the click
+        named by --click-id, which a client can learn: a lead for that click answers its link
+        (the lead is recorded for a customer named dubmock-check-...; asked once per run).
+        """
+        if self.admin is not None:
+            record = self.link_record()
+            return str(record["domain"]), str(record["key"]), str(record["id"])
+        if self._click_link is None:
+            click_id = self.click()
+            body = {
+                "clickId": click_id,
+                "eventName": "dubmock-check link lookup",
+                "customerExternalId": self.unique("link-lookup"),
+            }
+            answer = self.client.lead(body)
+            link = (answer.json or {}).get("link") if answer.status == 200 else None
+            if not isinstance(link, dict) or not link.get("domain") or not link.get("key"):
+                pytest.skip(
+                    f"needs the link of --click-id {click_id}; a lead for it answered "
+                    f"HTTP {answer.status}: {answer.body[:200]!r}"
+                )
+            self._click_link = (str(link["domain"]), str(link["key"]), str(link["id"]))
+        return self._click_link
+
+    def workspace(
+        self, *, plan: str = "business", allowed_hostnames: list[str] | None = None
+    ) -> str:
+        """A fresh workspace (the admin API's), optionally restricted to some hostnames."""
+        admin = self.require_admin("create workspaces")
+        workspace = self.unique("ws")
+        payload: dict[str, Any] = {"id": workspace, "plan": plan}
+        if allowed_hostnames is not None:
+            payload["allowedHostnames"] = allowed_hostnames
+        admin.call("POST", "workspaces", payload)
+        return workspace
+
+    def publishable(self, purpose: str = "default") -> str:
+        """A publishable key (dub_pk_...) of the token's workspace.
+
+        With the admin API one key per `purpose` (each key has its own 600-a-minute budget, so
+        the property tests of two routes do not wait on each other); on a real server the key
+        given on the command line, else the check is skipped.
+        """
+        if self.publishable_key:
+            return self.publishable_key
+        if self.admin is None:
+            pytest.skip(NO_PUBLISHABLE_KEY)
+        if purpose not in self._publishable:
+            self._publishable[purpose] = self.publishable_in(self.workspace_id)
+        return self._publishable[purpose]
+
+    def publishable_in(self, workspace_id: str) -> str:
+        """A new publishable key of `workspace_id` (the admin API's)."""
+        admin = self.require_admin("create publishable keys")
+        record = admin.call("POST", "publishable-keys", {"workspaceId": workspace_id})
+        key = str(record["key"])
+        self.client.publishable_keys = (*self.client.publishable_keys, key)
+        return key
+
     def token_with(
         self,
         *,
@@ -181,11 +269,14 @@ class Target:
         role: str = "owner",
         expired: bool = False,
         rate_limit: int | None = None,
+        workspace: str | None = None,
     ) -> str:
-        """A fresh token in a fresh workspace; its requests skip the suite's pacing."""
+        """A fresh token in a fresh workspace (or in `workspace`); its requests skip the
+        suite's pacing."""
         admin = self.require_admin("create tokens and workspaces")
-        workspace = self.unique("ws")
-        admin.call("POST", "workspaces", {"id": workspace, "plan": plan})
+        if workspace is None:
+            workspace = self.unique("ws")
+            admin.call("POST", "workspaces", {"id": workspace, "plan": plan})
         token = "dub_" + self.unique("key").replace("-", "_")
         payload: dict[str, Any] = {
             "token": token,

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from contract_tests.areas import mark
 from contract_tests.properties import rate_limit_problem
 from contract_tests.rules import check, expect_error
 from contract_tests.target import Target
+
+pytestmark = mark("sale")
 
 MISCONFIGURED = (
     "Misconfigured authorization header. Did you forget to add 'Bearer '? "
@@ -42,6 +45,12 @@ def test_auth_comes_before_the_body(dub: Target) -> None:
 def test_personal_api_key_is_404(dub: Target) -> None:
     """Rule 3: a token without the dub_ prefix answers 404 not_found."""
     answer = dub.client.sale(BODY, token="sk_personal_" + dub.run_id)
+    expect_error(answer, "3", 404, "not_found", PERSONAL_KEY)
+
+
+def test_token_is_exactly_what_follows_bearer(dub: Target) -> None:
+    """Fine point: 'Bearer  dub_...' (two spaces) carries ' dub_...', no dub_ prefix: rule 3."""
+    answer = dub.client.sale(BODY, token=None, headers={"Authorization": f"Bearer  {dub.token}"})
     expect_error(answer, "3", 404, "not_found", PERSONAL_KEY)
 
 

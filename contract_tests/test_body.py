@@ -6,8 +6,11 @@ from typing import Any
 
 import pytest
 
+from contract_tests.areas import mark
 from contract_tests.rules import check, expect_error, expect_ok
 from contract_tests.target import Target
+
+pytestmark = mark("sale")
 
 INVALID_JSON = (
     "Invalid JSON format in request body. Please ensure the request body is a valid JSON object."

@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 
+from contract_tests.areas import mark
 from contract_tests.rules import check, expect_ok
 from contract_tests.target import Target
+
+pytestmark = mark("sale")
 
 ZERO_DECIMAL = {
     "bif",
@@ -33,9 +36,11 @@ ZERO_DECIMAL = {
 PLAUSIBLE = {"eur": (0.5, 2.0), "gbp": (0.4, 1.6), "jpy": (50.0, 500.0), "krw": (500.0, 3000.0)}
 
 
-def _sale(dub: Target, amount: int, currency: str) -> tuple[dict[str, Any], Any]:
+def _sale(
+    dub: Target, amount: int, currency: str, customer: str | None = None
+) -> tuple[dict[str, Any], Any]:
     body = {
-        "customerExternalId": dub.customer(),
+        "customerExternalId": customer or dub.customer(),
         "amount": amount,
         "currency": currency,
         "invoiceId": dub.invoice(),
@@ -138,14 +143,62 @@ def test_conversion_rounds_half_up(dub: Target) -> None:
 
 
 def test_currency_without_rate_is_kept_lower_cased(dub: Target) -> None:
-    """Rule 18: a currency with no rate (XTS, the ISO test code) is kept, lower-cased."""
-    sale, answer = _sale(dub, 4321, "XTS")
+    """Rule 18: a currency with no rate (XXX, ISO's 'no currency') is kept, lower-cased."""
+    sale, answer = _sale(dub, 4321, "XXX")
     check(
-        (sale["amount"], sale["currency"]) == (4321, "xts"),
+        (sale["amount"], sale["currency"]) == (4321, "xxx"),
         "18",
-        "expected the amount unconverted, currency 'xts'",
+        "expected the amount unconverted, currency 'xxx'",
         answer,
     )
+
+
+# XTS is ISO 4217's code reserved for testing; at 4 units per USD every quotient is a multiple of
+# a quarter, so these amounts are exact ties (x.5) and exact non-ties (x.25, x.75) in binary
+# floating point too. Half up (Math.round) is the only rounding that gets all of them right:
+# banker's rounding fails 2, 10 and 18, floor (truncation) 2, 3 and 10, ceil 1, half down 2.
+TIE_RATE = 4.0
+TIE_CASES = [(1, 0), (2, 1), (3, 1), (6, 2), (10, 3), (14, 4), (18, 5)]
+
+
+def test_conversion_rounds_exact_ties_half_up(dub: Target) -> None:
+    """Fine point: rounding is half up on exact ties: 10 XTS at 4 per USD = 2.5 -> 3 cents."""
+    admin = dub.require_admin("set an FX rate for XTS, ISO's test currency")
+    admin.call("PUT", "fx-rates", {"XTS": TIE_RATE})
+    customer = dub.customer()
+    for amount, expected in TIE_CASES:
+        sale, answer = _sale(dub, amount, "XTS", customer)
+        check(
+            (sale["amount"], sale["currency"]) == (expected, "usd"),
+            "18",
+            f"{amount} XTS at {TIE_RATE} per USD is {amount / TIE_RATE}: half up gives "
+            f"{expected} usd cents",
+            answer,
+        )
+
+
+def test_every_rate_of_the_table_converts_exactly(dub: Target) -> None:
+    """Rule 18: each currency of the target's FX table converts exactly, zero-decimal ones
+    (and only those) times 100 first; 1 unit of a zero-decimal currency is worth cents."""
+    rates = _rates(dub)
+    if not rates:
+        pytest.skip("needs the target's FX table (dub-mock's GET /__mock/fx-rates)")
+    customer = dub.customer()
+    for code, rate in sorted(rates.items()):
+        if code in ("usd", "xts"):
+            continue
+        scale = 100 if code in ZERO_DECIMAL else 1
+        amounts = (1, 1234) if code in ZERO_DECIMAL else (1234,)
+        for amount in amounts:
+            sale, answer = _sale(dub, amount, code.upper(), customer)
+            expected = js_round(amount * scale / rate)
+            check(
+                (sale["amount"], sale["currency"]) == (expected, "usd"),
+                "18",
+                f"{amount} {code.upper()} at {rate} per USD"
+                f"{' (zero-decimal: x100 first)' if scale == 100 else ''} is {expected} usd cents",
+                answer,
+            )
 
 
 def test_original_amount_is_recorded(dub: Target) -> None:

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
+from contract_tests.areas import mark
+from contract_tests.funnel import has_lead
 from contract_tests.rules import check, expect_error, expect_ok
 from contract_tests.target import Target
+
+pytestmark = mark("sale")
 
 CUSTOMER_ID = re.compile(r"^cus_[0-9A-HJKMNP-TV-Z]{26}$")
 RANDOM_NAME = re.compile(r"^\S+ \S+ \S+$")
@@ -226,5 +232,50 @@ def test_direct_sale_is_attributed_to_the_clicks_link(dub: Target) -> None:
         customer.get("linkId") == link_id and [s.get("linkId") for s in sales] == [link_id],
         "16",
         f"customer and sale must be on link {link_id}: {customer}, {sales}",
+        answer,
+    )
+
+
+@pytest.mark.parametrize(
+    ("lead_event_name", "expected"),
+    [(None, DIRECT_LEAD), ("Signed up from ad", "Signed up from ad"), ("", "")],
+    ids=["default", "named", "empty"],
+)
+def test_direct_sale_lead_is_found_by_a_later_sale(
+    dub: Target, lead_event_name: str | None, expected: str
+) -> None:
+    """Rule 16 and fine points: the direct sale's lead is named leadEventName ("" too), else
+    'Direct sale tracking lead event': a later sale finds it by that name, and by no other."""
+    external_id = dub.unique("direct")
+    body = {"customerExternalId": external_id, "amount": 900, "clickId": dub.click()}
+    if lead_event_name is not None:
+        body["leadEventName"] = lead_event_name
+    expect_ok(answer := dub.client.sale({**body, "invoiceId": dub.invoice()}), "16")
+    check(
+        has_lead(dub, external_id, expected, "16", answer),
+        "16",
+        f"a later sale must find the direct sale's lead {expected!r}",
+        answer,
+    )
+    other = DIRECT_LEAD if expected != DIRECT_LEAD else "Sign up"
+    check(
+        not has_lead(dub, external_id, other, "16", answer),
+        "16",
+        f"the direct sale's lead must not be named {other!r}",
+        answer,
+    )
+
+
+def test_direct_sale_of_zero_is_observed_by_a_later_sale(dub: Target) -> None:
+    """Fine point: a direct sale of amount 0 answers nulls, yet a later sale finds the customer
+    and its lead (rule 16 runs before rule 17)."""
+    external_id = dub.unique("direct")
+    body = {"customerExternalId": external_id, "amount": 0, "clickId": dub.click()}
+    data = expect_ok(answer := dub.client.sale(body), "17")
+    check(data["customer"] is None and data["sale"] is None, "17", "expected nulls", answer)
+    check(
+        has_lead(dub, external_id, DIRECT_LEAD, "16", answer),
+        "16",
+        "the customer and its lead must exist after a direct sale of 0",
         answer,
     )

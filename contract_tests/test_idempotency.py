@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from contract_tests.areas import mark
 from contract_tests.client import Exchange
 from contract_tests.rules import check, expect_ok
 from contract_tests.target import Target
+
+pytestmark = mark("sale")
 
 PARALLEL = 8
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from contract_tests.areas import mark
 from contract_tests.client import Exchange
 from contract_tests.properties import rate_limit_problem
 from contract_tests.rules import check, expect_error
 from contract_tests.target import Target
+
+pytestmark = mark("sale")
 
 TOO_MANY = "Too many requests."
 

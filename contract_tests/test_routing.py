@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from contract_tests.areas import mark
 from contract_tests.rules import check, expect_error
 from contract_tests.target import Target
+
+pytestmark = mark("sale")
 
 
 def test_unknown_path_is_404(dub: Target) -> None:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import re
 
+from contract_tests.areas import mark
+from contract_tests.funnel import customer_without_lead
 from contract_tests.rules import check, expect_error, expect_ok
 from contract_tests.target import Target
+
+pytestmark = mark("sale")
 
 CUSTOMER_KEYS = {"id", "name", "email", "avatar", "externalId"}
 SALE_KEYS = {"amount", "currency", "paymentProcessor", "invoiceId", "metadata"}
@@ -36,6 +40,16 @@ def test_amount_zero_answers_nulls(dub: Target) -> None:
     check(data["customer"] is None and data["sale"] is None, "17", "expected nulls", answer)
     if dub.admin is not None:
         check(not dub.records("sales", invoiceId=invoice), "17", "a sale was recorded", answer)
+    # Observed by any client: the invoice was not claimed, so it still records a sale.
+    later = dub.client.sale({**body, "amount": 500})
+    sale = expect_ok(later, "17")["sale"] or {}
+    check(
+        sale.get("amount") == 500 and sale.get("invoiceId") == invoice,
+        "17",
+        "amount 0 must record nothing: the same invoice must still record a sale of 500",
+        answer,
+        later,
+    )
 
 
 def test_sale_answer_shape_and_defaults(dub: Target) -> None:
@@ -209,7 +223,7 @@ def test_lead_event_name_is_case_sensitive(dub: Target) -> None:
 
 def test_customer_without_lead_is_404(dub: Target) -> None:
     """Rule 14: a customer with no lead event answers 404; a missing name prints as null."""
-    external_id = dub.customer(lead=False)
+    external_id = customer_without_lead(dub)
     answer = dub.client.sale({"customerExternalId": external_id, "amount": 700})
     message = f"Lead event not found for externalId: {external_id} and leadEventName: null"
     expect_error(answer, "14", 404, "not_found", message)

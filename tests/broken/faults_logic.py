@@ -89,8 +89,9 @@ class CustomerIdUuid(Rewriter):
 
     def response(self, call: Call, answer: Answer) -> None:
         data = answer.json
-        if answer.status == 200 and isinstance(data, dict) and data.get("customer"):
-            original = data["customer"]["id"]
+        customer = data.get("customer") if isinstance(data, dict) else None
+        if answer.status == 200 and isinstance(customer, dict) and "id" in customer:
+            original = customer["id"]
             data["customer"]["id"] = "cus_" + hashlib.md5(original.encode()).hexdigest()
 
 

@@ -1,8 +1,9 @@
 """Proof of power: `dub-mock check` passes the faithful mock and fails every broken variant.
 
 Each variant is served for real on a free 127.0.0.1 port (its own fresh mock behind the fault)
-and checked by the real command in a subprocess, a few at a time; each test then reads its
-variant's verdict. CI runs few examples per property test: the stateful checks carry most kills.
+and checked by the real command in a subprocess, a few at a time, on the areas its fault is in
+(`--only`; the faithful mock on all of them); each test then reads its variant's verdict. CI runs
+few examples per property test: the stateful checks carry most kills.
 """
 
 from __future__ import annotations
@@ -49,26 +50,33 @@ class Verdict:
         return names
 
 
-def check_command(base_url: str) -> list[str]:
+def check_command(base_url: str, areas: tuple[str, ...] = ()) -> list[str]:
+    """`dub-mock check` on `areas` (all of them when empty)."""
+    only = ["--only", ",".join(areas)] if areas else []
     return [
         sys.executable, "-m", "contract_tests",
         "--base-url", base_url, "--token", CHECK_TOKEN,
-        "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED),
+        "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), *only,
     ]  # fmt: skip
 
 
-def judge(build: Callable[..., Rewriter]) -> Verdict:
-    """Serve a fresh mock behind `build`'s fault and run the check against it."""
+def judge(build: Callable[..., Rewriter], areas: tuple[str, ...] = ()) -> Verdict:
+    """Serve a fresh mock behind `build`'s fault and run the check (on `areas`) against it."""
     app = build(create_app(quiet=True, seed_data=ROOMY_TOKEN_SEED))
     with serving(app) as url:
         done = subprocess.run(
-            check_command(url), capture_output=True, text=True, timeout=TIMEOUT_S, check=False
+            check_command(url, areas),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+            check=False,
         )
     return Verdict(done.returncode, done.stdout + done.stderr)
 
 
-BUILDS: dict[str, Callable[..., Rewriter]] = {FAITHFUL: passthrough}
-BUILDS.update({variant.name: variant.build for variant in VARIANTS})
+# The faithful mock is checked on every area; each variant on the areas its fault is in.
+BUILDS: dict[str, tuple[Callable[..., Rewriter], tuple[str, ...]]] = {FAITHFUL: (passthrough, ())}
+BUILDS.update({variant.name: (variant.build, variant.areas) for variant in VARIANTS})
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +88,7 @@ def verdicts(request: pytest.FixtureRequest) -> Iterator[dict[str, Future[Verdic
         if item.module is request.module and hasattr(item, "callspec")
     ]
     with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        yield {name: pool.submit(judge, BUILDS[name]) for name in dict.fromkeys(wanted)}
+        yield {name: pool.submit(judge, *BUILDS[name]) for name in dict.fromkeys(wanted)}
 
 
 @pytest.mark.parametrize("name", [FAITHFUL])
@@ -105,3 +113,17 @@ def test_there_are_at_least_twenty_distinct_variants() -> None:
     assert len(VARIANTS) >= 20
     assert len({v.name for v in VARIANTS}) == len(VARIANTS)
     assert len({v.build for v in VARIANTS}) == len(VARIANTS)
+
+
+def test_the_funnel_has_its_own_variants() -> None:
+    """At least 15 variants break §4-§6 (leads, clicks, publishable keys), each area some."""
+    funnel = [v for v in VARIANTS if set(v.areas) & {"lead", "click", "client"}]
+    assert len(funnel) >= 15
+    assert {area for v in funnel for area in v.areas} == {"lead", "click", "client"}
+
+
+def test_variant_areas_are_the_suites() -> None:
+    """Each variant names areas `dub-mock check --only` knows (its kill proves they hold it)."""
+    from contract_tests.areas import AREAS
+
+    assert all(v.areas and set(v.areas) <= set(AREAS) for v in VARIANTS)

@@ -1,8 +1,10 @@
-"""Deliberately broken implementations of POST /track/sale, each with one realistic fault.
+"""Deliberately broken implementations of Dub's tracking API, each with one realistic fault.
 
 Every variant wraps the faithful mock and changes what one rule needs changed, the way a real
 implementation might get it wrong. `breaks` names the contract checks (test names) of which at
 least one must fail against it: the proof that `dub-mock check` catches the fault and names it.
+`areas` are the parts of the suite the fault is in (`dub-mock check --only ...`): the kill test
+checks each variant on those, the faithful mock on all of them.
 """
 
 from __future__ import annotations
@@ -11,6 +13,40 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .faults_funnel import (
+    AllowedHostnamesIgnored,
+    BrowserOptions405,
+    ClickDedupIgnored,
+    ClickDedupIgnoresUserAgent,
+    ClickDomainNotNormalised,
+    ClickIdOfWrongLength,
+    ClickNeedsAKey,
+    ClientAliasesAccepted,
+    ClientPlanUnchecked,
+    CorsOnlyOnSuccess,
+    DedupKeyCaseSensitive,
+    DedupKeyReleasedOn404,
+    DeferredRecordsTheLead,
+    DeferredTakesTheKey,
+    DuplicateAnswersTheLink,
+    EventQuantityIgnored,
+    ForeignClickAccepted,
+    HalfToEvenRounding,
+    HostnamesBeforeTheBody,
+    LeadAnswersTheRequestCustomer,
+    LeadDedupIgnored,
+    LeadDisabledSaysSale,
+    LeadsOffTheBudget,
+    LinkLeadsNotCounted,
+    MissingClickIs404,
+    NoTrackIgnored,
+    PublishableKeyOnSecretRoutes,
+    PublishablePrefixCheckedLate,
+    SecretTokenOnClientRoutes,
+    UnknownKeyBeforeRateLimit,
+    WildcardMatchesTheApex,
+    WwwKeptInHostnames,
+)
 from .faults_http import (
     AliasesIgnored,
     AnyPlanWrites,
@@ -61,6 +97,9 @@ if TYPE_CHECKING:
     from mockserver.app import MockApp
 
 
+LEAD, CLICK, CLIENT = ("lead",), ("click",), ("client",)
+
+
 @dataclass(frozen=True)
 class Variant:
     """A named broken implementation and the checks that must catch it."""
@@ -68,6 +107,7 @@ class Variant:
     name: str
     build: Callable[[MockApp], Rewriter]
     breaks: tuple[str, ...]
+    areas: tuple[str, ...] = ("sale",)
 
     @property
     def fault(self) -> str:
@@ -188,4 +228,195 @@ VARIANTS: tuple[Variant, ...] = (
     ),
     Variant("not-converted", NotConverted, ("test_two_decimal_currency_is_converted",)),
     Variant("currency-case-kept", CurrencyCaseKept, ("test_usd_is_lower_cased_and_kept",)),
+    # §4 leads
+    Variant(
+        "lead-dedup-ignored",
+        LeadDedupIgnored,
+        ("test_repeated_lead_answers_link_null", "test_concurrent_identical_leads_record_one"),
+        LEAD,
+    ),
+    Variant(
+        "dedup-key-released-on-404",
+        DedupKeyReleasedOn404,
+        ("test_dedup_key_is_kept_after_a_404",),
+        LEAD,
+    ),
+    Variant(
+        "duplicate-answers-the-link",
+        DuplicateAnswersTheLink,
+        ("test_repeated_lead_answers_link_null",),
+        LEAD,
+    ),
+    Variant(
+        "dedup-key-case-sensitive",
+        DedupKeyCaseSensitive,
+        ("test_dedup_key_ignores_case_and_spaces",),
+        LEAD,
+    ),
+    Variant(
+        "deferred-records-the-lead",
+        DeferredRecordsTheLead,
+        ("test_deferred_lead_creates_the_customer_without_a_lead",),
+        LEAD,
+    ),
+    Variant(
+        "deferred-takes-the-key",
+        DeferredTakesTheKey,
+        ("test_deferred_lead_is_recorded_by_a_later_request",),
+        LEAD,
+    ),
+    Variant(
+        "event-quantity-ignored",
+        EventQuantityIgnored,
+        ("test_lead_records_event_quantity_on_the_clicks_link",),
+        LEAD,
+    ),
+    Variant(
+        "link-leads-not-counted",
+        LinkLeadsNotCounted,
+        ("test_lead_records_event_quantity_on_the_clicks_link",),
+        LEAD,
+    ),
+    Variant(
+        "lead-disabled-says-sale",
+        LeadDisabledSaysSale,
+        ("test_lead_click_on_disabled_link_is_404",),
+        LEAD,
+    ),
+    Variant(
+        "foreign-click-accepted",
+        ForeignClickAccepted,
+        ("test_lead_click_of_another_workspace_is_404",),
+        LEAD,
+    ),
+    Variant(
+        "lead-answers-the-request-customer",
+        LeadAnswersTheRequestCustomer,
+        ("test_existing_customer_is_not_updated",),
+        LEAD,
+    ),
+    Variant(
+        "missing-click-is-404",
+        MissingClickIs404,
+        ("test_lead_without_click_for_unknown_customer_is_400",),
+        LEAD,
+    ),
+    Variant(
+        "leads-off-the-budget",
+        LeadsOffTheBudget,
+        ("test_lead_and_sale_share_one_rate_limit_window",),
+        LEAD,
+    ),
+    # §5 clicks
+    Variant(
+        "click-dedup-ignored",
+        ClickDedupIgnored,
+        (
+            "test_same_visitor_gets_the_same_click",
+            "test_concurrent_clicks_of_one_visitor_record_one",
+        ),
+        CLICK,
+    ),
+    Variant(
+        "click-dedup-ignores-user-agent",
+        ClickDedupIgnoresUserAgent,
+        ("test_same_visitor_gets_the_same_click",),
+        CLICK,
+    ),
+    Variant(
+        "no-track-ignored",
+        NoTrackIgnored,
+        ("test_no_track_answers_an_id_and_records_nothing",),
+        CLICK,
+    ),
+    Variant(
+        "click-id-of-wrong-length",
+        ClickIdOfWrongLength,
+        ("test_spec_conformance_click", "test_new_click_is_usable_by_a_lead"),
+        CLICK,
+    ),
+    Variant("click-needs-a-key", ClickNeedsAKey, ("test_click_needs_no_key",), CLICK),
+    Variant(
+        "click-domain-not-normalised",
+        ClickDomainNotNormalised,
+        ("test_click_domain_is_normalised",),
+        CLICK,
+    ),
+    Variant(
+        "allowed-hostnames-ignored",
+        AllowedHostnamesIgnored,
+        ("test_other_hostname_is_403",),
+        CLICK,
+    ),
+    Variant(
+        "wildcard-matches-the-apex",
+        WildcardMatchesTheApex,
+        ("test_other_hostname_is_403",),
+        CLICK,
+    ),
+    Variant(
+        "www-kept-in-hostnames", WwwKeptInHostnames, ("test_allowed_hostname_may_click",), CLICK
+    ),
+    Variant(
+        "cors-only-on-success",
+        CorsOnlyOnSuccess,
+        (
+            "test_every_click_answer_has_cors_and_no_rate_limit",
+            "test_missing_publishable_key_is_401",
+        ),
+        CLICK + CLIENT,
+    ),
+    Variant(
+        "browser-options-405",
+        BrowserOptions405,
+        ("test_click_options_is_204_with_cors", "test_client_options_is_204_with_cors"),
+        CLICK + CLIENT,
+    ),
+    # §6 publishable keys
+    Variant(
+        "publishable-key-on-secret-routes",
+        PublishableKeyOnSecretRoutes,
+        ("test_publishable_key_on_a_secret_route_is_401",),
+        CLIENT,
+    ),
+    Variant(
+        "secret-token-on-client-routes",
+        SecretTokenOnClientRoutes,
+        ("test_malformed_publishable_key_is_400",),
+        CLIENT,
+    ),
+    Variant(
+        "publishable-prefix-checked-late",
+        PublishablePrefixCheckedLate,
+        ("test_malformed_publishable_key_is_400",),
+        CLIENT,
+    ),
+    Variant(
+        "unknown-key-before-rate-limit",
+        UnknownKeyBeforeRateLimit,
+        ("test_unknown_publishable_key_is_401_after_the_rate_limit",),
+        CLIENT,
+    ),
+    Variant(
+        "client-plan-unchecked",
+        ClientPlanUnchecked,
+        ("test_publishable_key_of_a_lower_plan_is_403",),
+        CLIENT,
+    ),
+    Variant(
+        "client-aliases-accepted",
+        ClientAliasesAccepted,
+        ("test_client_routes_read_customer_external_id_strictly",),
+        CLIENT,
+    ),
+    Variant(
+        "hostnames-before-the-body",
+        HostnamesBeforeTheBody,
+        ("test_hostnames_are_checked_after_the_body",),
+        CLIENT,
+    ),
+    # value rules, caught by their decisive cases
+    Variant(
+        "half-to-even-rounding", HalfToEvenRounding, ("test_conversion_rounds_exact_ties_half_up",)
+    ),
 )

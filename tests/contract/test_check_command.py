@@ -98,6 +98,13 @@ def test_without_admin_api_checks_are_skipped_with_reasons() -> None:
     assert any(
         "test_repeated_invoice_replays_the_first_answer" in line for line in result.lines("SKIP")
     )
+    # Without a publishable key the client-route checks say what they need; the key checks that
+    # need no key still run (a missing or malformed key is refused).
+    assert "--publishable-key / --dub-publishable-key / DUB_PUBLISHABLE_KEY" in skipped
+    assert any("test_spec_conformance_lead_client" in line for line in result.lines("SKIP"))
+    passed = "\n".join(result.lines("PASS"))
+    assert "test_missing_publishable_key_is_401" in passed
+    assert "test_malformed_publishable_key_is_400" in passed
 
 
 def _seeded_without_admin(build: type[NoAdminApi]) -> tuple[NoAdminApi, list[str]]:
@@ -110,8 +117,9 @@ def _seeded_without_admin(build: type[NoAdminApi]) -> tuple[NoAdminApi, list[str
 
 def test_without_admin_api_the_given_ids_drive_the_stateful_checks() -> None:
     target, ids = _seeded_without_admin(NoAdminApi)
+    key = target.seed("publishable-keys", {})["key"]
     with serving(target) as url:
-        result = check(url, *TOKEN, *FAST, *ids)
+        result = check(url, *TOKEN, *FAST, *ids, "--publishable-key", key)
     assert result.returncode == 0, result.output
     passed = "\n".join(result.lines("PASS"))
     for name in (
@@ -119,8 +127,18 @@ def test_without_admin_api_the_given_ids_drive_the_stateful_checks() -> None:
         "test_sale_answer_shape_and_defaults",
         "test_direct_sale_creates_the_customer",
         "test_two_decimal_currency_is_converted",
+        "test_direct_sale_lead_is_found_by_a_later_sale",  # observed through follow-up sales
+        "test_customer_without_lead_is_404",  # the customer made by a deferred lead
+        "test_repeated_lead_answers_link_null",  # a lead on --click-id, observed by its repeat
+        "test_new_click_is_usable_by_a_lead",  # the click's link, learnt from a lead's answer
+        "test_spec_conformance_lead_client",  # the publishable key drives the client routes
+        "test_client_sale_records_and_replays",
+        "test_client_and_secret_leads_share_the_dedup_key",
     ):
         assert name in passed, result.output
+    skipped = "\n".join(result.lines("SKIP")) + result.stdout
+    assert "needs the dub-mock admin API" in skipped  # workspaces, plans, hostnames
+    assert key not in result.output
 
 
 def test_without_admin_api_a_broken_server_is_still_caught() -> None:
@@ -132,6 +150,31 @@ def test_without_admin_api_a_broken_server_is_still_caught() -> None:
         result = check(url, *TOKEN, *FAST, *ids)
     assert result.returncode == 1, result.output
     assert "test_repeated_invoice_replays_the_first_answer" in failed(result)
+
+
+def test_a_refused_publishable_key_is_a_usage_error(faithful_url: str) -> None:
+    result = check(faithful_url, *TOKEN, *FAST, "--publishable-key", "dub_pk_not_a_real_key")
+    assert result.returncode == 2, result.output
+    assert "the target refuses the publishable key: HTTP 401" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("only", "present", "absent"),
+    [
+        ("sale", "test_auth::", ("test_lead::", "test_click::", "test_publishable::")),
+        ("lead,click", "test_click::", ("test_auth::", "test_publishable::", "[/track/sale]")),
+    ],
+    ids=["sale", "lead-and-click"],
+)
+def test_only_checks_the_named_areas(
+    faithful_url: str, only: str, present: str, absent: tuple[str, ...]
+) -> None:
+    result = check(faithful_url, *TOKEN, *FAST, "--only", only)
+    assert result.returncode == 0, result.output
+    lines = "\n".join(result.lines("PASS"))
+    assert present in lines
+    assert not any(name in lines for name in absent), lines
+    assert f"only {only.replace(',', ', ')}" in result.stdout
 
 
 def test_retry_after_as_millisecond_timestamp_is_no_false_alarm() -> None:
@@ -160,8 +203,9 @@ def test_the_working_directory_pytest_setup_does_not_leak_in(
         ["--base-url", "http://127.0.0.1:9", "--token", "t", "--max-examples", "0"],
         ["--base-url", "http://127.0.0.1:9", "--token", "t", "--rate", "0"],
         ["--base-url", "http://127.0.0.1:9", "--token", "t", "--seed", "x"],
+        ["--base-url", "http://127.0.0.1:9", "--token", "t", "--only", "sale,refunds"],
     ],
-    ids=["nothing", "no-token", "not-http", "zero-examples", "zero-rate", "bad-seed"],
+    ids=["nothing", "no-token", "not-http", "zero-examples", "zero-rate", "bad-seed", "bad-area"],
 )
 def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert runner.main(argv) == 2

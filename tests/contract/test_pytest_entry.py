@@ -12,6 +12,7 @@ from broken.serve import serving
 from mockserver import create_app
 
 from .support import pytest_suite, run
+from .targets import NoAdminApi
 
 REPO = Path(__file__).resolve().parents[2]
 TARGET = ("--dub-token", "dub_mock_key", "--dub-max-examples", "5", "--dub-seed", "3")
@@ -39,6 +40,19 @@ def test_without_a_base_url_the_suite_serves_its_own_mock(tmp_path: Path) -> Non
     result = pytest_suite("--dub-max-examples", "5", "-rs", cwd=tmp_path)
     assert result.returncode == 0, result.output
     assert "skipped" not in result.stdout  # its own mock has the admin API: nothing skipped
+
+
+def test_publishable_key_from_the_environment(tmp_path: Path) -> None:
+    """DUB_PUBLISHABLE_KEY gives a real server's key to the client-route checks."""
+    target = NoAdminApi(create_app(quiet=True))
+    key = target.seed("publishable-keys", {})["key"]
+    with serving(target) as url:
+        env = {"DUB_BASE_URL": url, "DUB_TOKEN": "dub_mock_key", "DUB_PUBLISHABLE_KEY": key}
+        argv = [sys.executable, "-m", "pytest", "--pyargs", "contract_tests", "-q", "-rs"]
+        result = run([*argv, "-m", "contract_client", *TARGET[2:]], cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.output
+    assert "passed" in result.stdout
+    assert "DUB_PUBLISHABLE_KEY" not in result.stdout  # no check skipped for want of the key
 
 
 def test_a_base_url_without_a_token_is_a_usage_error(faithful_url: str, tmp_path: Path) -> None:

@@ -105,6 +105,35 @@ def test_rate_limit_headers_flag_deviations(
     assert problem is not None and complaint in problem
 
 
+@pytest.mark.parametrize(
+    ("status", "changes", "ok"),
+    [
+        (200, {"Retry_After": "0"}, True),
+        (200, {"Retry_After": "61"}, True),
+        (200, {"Retry_After": "62"}, False),
+        (200, {"Retry_After": "-1"}, False),
+        (429, {"X_RateLimit_Remaining": "0", "Retry_After": "1"}, True),
+        (429, {"X_RateLimit_Remaining": "0", "Retry_After": "0"}, False),
+        (429, {"X_RateLimit_Remaining": "0", "Retry_After": "60"}, True),
+        (200, {"Retry_After": str(10**11 - 1)}, False),  # too big for seconds, too small for ms
+        (200, {"Retry_After": str(int(NOW * 1000) + 60_000)}, True),
+        (200, {"Retry_After": str(int(NOW * 1000) + 3_600_000)}, False),
+        (200, {"X_RateLimit_Remaining": "1200"}, True),
+        (200, {"X_RateLimit_Remaining": "0"}, True),
+        (200, {"X_RateLimit_Remaining": "-1"}, False),
+        (200, {"X_RateLimit_Limit": "0", "X_RateLimit_Remaining": "0"}, False),
+        (200, {"X_RateLimit_Reset": str(10**11 - 1)}, False),
+    ],
+    ids=["retry-0", "retry-61", "retry-62", "retry-negative", "429-retry-1", "429-retry-0",
+         "429-retry-60", "retry-below-ms-floor", "retry-ms-in-window", "retry-ms-hour",
+         "remaining-full", "remaining-0", "remaining-negative", "limit-0", "reset-below-ms-floor"],
+)  # fmt: skip
+def test_rate_limit_header_boundaries(status: int, changes: dict[str, str], ok: bool) -> None:
+    """The decisive values of the Retry-After and window rules, on both sides of each bound."""
+    problem = rate_limit_problem(status, headers(**changes), now=NOW)
+    assert (problem is None) is ok, problem
+
+
 def test_pacer_spaces_requests_to_the_rate() -> None:
     pacer = Pacer(rate=50)
     started = time.monotonic()
@@ -145,3 +174,49 @@ def test_violation_report_shows_curl_without_the_token() -> None:
     assert '"Authorization: Bearer $DUB_TOKEN"' in text
     assert "dub_secret_key" not in text
     assert "HTTP 200" in text and '"customer":null' in text
+
+
+def test_violation_report_shows_publishable_keys_as_a_variable() -> None:
+    exchange = Exchange(
+        method="POST",
+        url="http://127.0.0.1:9/track/sale/client",
+        request_headers={"Authorization": "Bearer dub_pk_secretish"},
+        request_body=b"{}",
+        status=401,
+        headers=requests.structures.CaseInsensitiveDict({"Content-Type": "application/json"}),
+        body=b"{}",
+        secrets=("dub_token",),
+        publishable_keys=("dub_pk_secretish",),
+    )
+    text = exchange.curl()
+    assert '"Authorization: Bearer $DUB_PUBLISHABLE_KEY"' in text
+    assert "dub_pk_secretish" not in text
+
+
+@pytest.mark.parametrize(
+    ("nodeid", "shown"),
+    [
+        (
+            "contract_tests/test_auth.py::test_unknown_token_is_401",
+            "test_auth::test_unknown_token_is_401",
+        ),
+        (
+            "/site/contract_tests/test_publishable.py::test_x[/track/lead/client]",
+            "test_publishable::test_x[/track/lead/client]",
+        ),
+    ],
+    ids=["plain", "slashes-in-the-parameter"],
+)
+def test_report_names_keep_parameters_whole(nodeid: str, shown: str) -> None:
+    from contract_tests.runner import display_name
+
+    assert display_name(nodeid) == shown
+
+
+def test_areas_parse_and_select() -> None:
+    from contract_tests.areas import marker_expression, parse_areas
+
+    assert parse_areas("lead, click,lead") == ("lead", "click")
+    assert marker_expression(("lead", "click")) == "contract_lead or contract_click"
+    with pytest.raises(ValueError, match="refunds"):
+        parse_areas("sale,refunds")
