@@ -15,6 +15,7 @@ AREAS: dict[str, str] = {
     "lead": "POST /track/lead (§4)",
     "click": "POST /track/click (§5)",
     "client": "the publishable-key routes, POST /track/lead/client and /track/sale/client (§6)",
+    "webhooks": "the signed link.clicked, lead.created and sale.created webhooks (§7)",
 }
 MARKER_PREFIX = "contract_"
 

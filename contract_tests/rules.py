@@ -112,6 +112,16 @@ RULES: dict[str, str] = {
     "dub_pk_ key on /track/sale or /track/lead is an unknown API key (401, rule 4)",
     "P5": "§6 P5: the client routes run §4's and §3's logic: leads deduplicated with the secret "
     "route's key, sales replayed per invoice, unknown customers answered with nulls",
+    # §7 webhooks -------------------------------------------------------------------------
+    "W1": "§7 W1: a recorded sale, lead or new click sends sale.created, lead.created or "
+    "link.clicked to the workspace's endpoints: POST, Content-Type application/json, body "
+    '{"id": "evt_" + 25 [0-9A-Za-z], "event", "createdAt" (ISO-8601 UTC, milliseconds), "data"} '
+    "in that order, data shaped like Dub's sample event and about the request that caused it",
+    "W2": "§7 W2: Dub-Signature is the lowercase hex HMAC-SHA256 of the exact body bytes, keyed "
+    "by the endpoint's whole secret (whsec_ included)",
+    "W3": "§7 W3: no event for an invoice replay, an answer with customer null, a duplicate or "
+    "deferred lead, or a click repeated within the hour",
+    "W4": "§7 W4: a failed delivery is retried, every attempt with the same id and bytes",
     "spec": "The bundled OpenAPI spec: status codes, content types and schemas of every answer",
 }
 

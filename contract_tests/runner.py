@@ -55,6 +55,18 @@ def build_parser() -> argparse.ArgumentParser:
         "checks on a server without dub-mock's admin API (environment: DUB_PUBLISHABLE_KEY)",
     )
     parser.add_argument(
+        "--webhook-listen",
+        metavar="HOST:PORT",
+        help="receive the target's webhooks here: on a dub-mock target the check registers this "
+        "receiver itself (default there: a free 127.0.0.1 port); on a real server, point one of "
+        "the workspace's webhook endpoints at it and give its --webhook-secret",
+    )
+    parser.add_argument(
+        "--webhook-secret",
+        metavar="WHSEC",
+        help="the secret of the real workspace's endpoint that --webhook-listen receives for",
+    )
+    parser.add_argument(
         "--max-examples",
         type=_positive_int,
         default=DEFAULT_MAX_EXAMPLES,
@@ -236,6 +248,10 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
         argv += ["--dub-publishable-key", args.publishable_key]
     if args.rate:
         argv += ["--dub-rate", str(args.rate)]
+    if args.webhook_listen:
+        argv += ["--dub-webhook-listen", args.webhook_listen]
+    if args.webhook_secret:
+        argv += ["--dub-webhook-secret", args.webhook_secret]
     if args.only:
         argv += ["-m", marker_expression(args.only)]
     if args.junit_xml:

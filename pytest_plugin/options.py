@@ -61,6 +61,22 @@ OPTIONS: tuple[Option, ...] = (
         "on a real server",
     ),
     Option(
+        "--dub-webhook-listen",
+        "dub_webhook_listen",
+        "DUB_WEBHOOK_LISTEN",
+        str,
+        "HOST:PORT where the contract suite receives the target's webhooks (a dub-mock target: "
+        "the suite registers it; a real one: an endpoint of the workspace must point there)",
+    ),
+    Option(
+        "--dub-webhook-secret",
+        "dub_webhook_secret",
+        "DUB_WEBHOOK_SECRET",
+        str,
+        "the secret (whsec_...) of the real workspace's endpoint that --dub-webhook-listen "
+        "receives for",
+    ),
+    Option(
         "--dub-max-examples",
         "dub_max_examples",
         "DUB_MAX_EXAMPLES",

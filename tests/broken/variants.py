@@ -91,13 +91,19 @@ from .faults_logic import (
     UnknownCustomer404,
     ZeroDecimalNotScaled,
 )
+from .faults_webhooks import (
+    EveryEventTwice,
+    MetadataLeftOut,
+    RetryWithANewId,
+    SignatureWithoutPrefix,
+)
 from .middleware import Rewriter
 
 if TYPE_CHECKING:
     from mockserver.app import MockApp
 
 
-LEAD, CLICK, CLIENT = ("lead",), ("click",), ("client",)
+LEAD, CLICK, CLIENT, WEBHOOKS = ("lead",), ("click",), ("client",), ("webhooks",)
 
 
 @dataclass(frozen=True)
@@ -418,5 +424,30 @@ VARIANTS: tuple[Variant, ...] = (
     # value rules, caught by their decisive cases
     Variant(
         "half-to-even-rounding", HalfToEvenRounding, ("test_conversion_rounds_exact_ties_half_up",)
+    ),
+    # §7 webhooks, caught by the checks that receive them
+    Variant(
+        "signature-without-prefix",
+        SignatureWithoutPrefix,
+        ("test_a_recorded_sale_sends_a_signed_sale_created_and_a_replay_sends_none",),
+        WEBHOOKS,
+    ),
+    Variant(
+        "every-event-twice",
+        EveryEventTwice,
+        ("test_a_recorded_sale_sends_a_signed_sale_created_and_a_replay_sends_none",),
+        WEBHOOKS,
+    ),
+    Variant(
+        "metadata-left-out",
+        MetadataLeftOut,
+        ("test_a_recorded_lead_sends_lead_created_and_a_duplicate_sends_none",),
+        WEBHOOKS,
+    ),
+    Variant(
+        "retry-with-a-new-id",
+        RetryWithANewId,
+        ("test_a_failed_delivery_is_retried_with_the_same_id_and_bytes",),
+        WEBHOOKS,
     ),
 )
