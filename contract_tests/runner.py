@@ -83,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
         + "; ".join(f"{area}: {what}" for area, what in AREAS.items())
         + " (default: all). A server that implements POST /track/sale alone: --only sale",
     )
+    parser.add_argument(
+        "--select",
+        metavar="EXPR",
+        help="only the checks whose names match EXPR (pytest's -k syntax), e.g. to rerun the one "
+        "check that failed: --select test_repeated_invoice_replays_the_first_answer",
+    )
     parser.add_argument("--junit-xml", metavar="PATH", help="write a JUnit XML report here")
     parser.add_argument(
         "--seed", type=int, help="seed for generated requests (default: random, printed)"
@@ -254,6 +260,8 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
         argv += ["--dub-webhook-secret", args.webhook_secret]
     if args.only:
         argv += ["-m", marker_expression(args.only)]
+    if args.select:
+        argv += ["-k", args.select]
     if args.junit_xml:
         argv += ["--junitxml", str(Path(args.junit_xml).resolve())]
     return argv

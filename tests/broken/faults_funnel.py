@@ -541,8 +541,10 @@ class SecretTokenOnClientRoutes(_Funnel):
         if found is not None:
             keys = self.app.store.snapshot()["publishableKeys"]
             key = next((k for k in keys if k["workspaceId"] == found[1]["id"]), None)
-            if key is not None:
-                call.environ["HTTP_AUTHORIZATION"] = f"Bearer {key['key']}"
+            if key is None:  # the workspace has none yet: one made for it
+                with self.app.store.transaction() as view:
+                    key = self.app.control.publishable_key(view, {"workspaceId": found[1]["id"]})
+            call.environ["HTTP_AUTHORIZATION"] = f"Bearer {key['key']}"
         return None
 
 

@@ -43,7 +43,11 @@ def test_help_lists_the_options_in_the_dub_mock_group(run) -> None:
     assert result.ret == 0
     lines = result.stdout.str().splitlines()
     group = lines.index("dub-mock: the Dub mock and contract suite:")
-    block = "\n".join(lines[group : group + 30])
+    end = next(
+        (i for i in range(group + 1, len(lines)) if lines[i] and not lines[i].startswith(" ")),
+        len(lines),
+    )
+    block = "\n".join(lines[group:end])
     for flag, env in OPTIONS:
         assert flag in block
         assert f"(environment: {env})" in " ".join(block.split())
