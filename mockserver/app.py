@@ -52,9 +52,12 @@ from .spec import Operation, load_spec
 from .store import Store, open_store
 from .validation import parse_json
 from .webhooks.delivery import Deliverer
+from .webhooks.loop_delivery import LoopDeliverer
 from .webhooks.outbox import Outbox
 
 if TYPE_CHECKING:
+    import asyncio
+
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 Headers = list[tuple[str, str]]
@@ -140,7 +143,7 @@ class MockApp:
         self.ids = ids = IdFactory(clock, rng)
         self.control = Control(ids, clock)
         self.outbox = Outbox(ids, clock)
-        self.deliverer = Deliverer(store, clock, self.feed)
+        self.deliverer: Deliverer | LoopDeliverer = Deliverer(store, clock, self.feed)
         self.outbox.on_queued(self.deliverer.wake)
         self.operations = Operations(store, ids, clock, self.outbox)
         self._browser_paths = self.operations.browser_paths(self.spec.operations)
@@ -150,6 +153,15 @@ class MockApp:
         self._build = baseline(settings, self.control, data)
         store.initialise(self._build, self._fx_rates)
         if store.next_delivery_ms() is not None:  # deliveries queued before a restart
+            self.deliverer.start()
+
+    def deliver_from(self, loop: asyncio.AbstractEventLoop) -> None:
+        """`dub-mock serve`'s front, when the app runs on its event loop: send webhooks from
+        coroutines on that loop rather than from threads that would fight it for the GIL."""
+        self.deliverer.close()
+        self.deliverer = LoopDeliverer(self.store, self.clock, self.feed, loop)
+        self.outbox.on_queued(self.deliverer.wake)
+        if self.store.next_delivery_ms() is not None:  # deliveries queued before a restart
             self.deliverer.start()
 
     def reset(self) -> None:

@@ -176,8 +176,17 @@ def redact_token(token: str) -> str:
     return token[:4] + "…" + token[-2:] if len(token) > 8 else "…"
 
 
+_second_text: tuple[int, str] = (-1, "")
+"""The last whole second formatted, and its text: most calls share a second. One tuple,
+replaced whole, so threads never see a second with another's text."""
+
+
 def iso_time(seconds: float) -> str:
     """UTC ISO-8601 with milliseconds, as Dub's API prints times."""
-    whole = time.gmtime(seconds)
-    millis = int((seconds - int(seconds)) * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", whole) + f".{millis:03d}Z"
+    global _second_text
+    whole = int(seconds)
+    second, text = _second_text
+    if second != whole:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+        _second_text = (whole, text)
+    return f"{text}.{int((seconds - whole) * 1000):03d}Z"

@@ -6,7 +6,7 @@ import contextlib
 import heapq
 import itertools
 import threading
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -40,7 +40,9 @@ class _State:
         self.fx_rates = dict(fx_rates)
         self.journal: deque[dict[str, Any]] = deque(maxlen=journal_limit)
         self.webhooks: dict[str, Record] = {}
-        self.events: dict[str, Record] = {}
+        # the newest WEBHOOK_LOG_LIMIT events; an OrderedDict drops its oldest in O(1), where a
+        # dict's first key is found past every slot deleted before it (quadratic under load)
+        self.events: OrderedDict[str, Record] = OrderedDict()
         self.deliveries: deque[Record] = deque(maxlen=WEBHOOK_LOG_LIMIT)
         self.pending: dict[str, Record] = {}
         # (available ms, order, key): a queued delivery's place; stale entries (re-queued or
@@ -158,7 +160,7 @@ class MemoryView:
         events = self._s.events
         events[record["id"]] = record
         if len(events) > WEBHOOK_LOG_LIMIT:
-            del events[next(iter(events))]
+            events.popitem(last=False)
 
     def put_pending(self, record: Record) -> None:
         self._s.pending[record["key"]] = record

@@ -1,7 +1,10 @@
-"""The deliverer: background threads that send queued webhook deliveries, never on a request's
-path. Each attempt is leased in the store first, so with several workers or instances sharing
-SQLite or Redis state exactly one of them makes it; a worker killed mid-attempt leaves a lease
-that expires, and the attempt is made again (at least once, never lost)."""
+"""The threaded deliverer: background threads that send queued webhook deliveries, never on a
+request's path. It serves the in-test `MockServer`, an app used in-process, and Redis state;
+`dub-mock serve` with memory or SQLite state sends from its event loop (`loop_delivery.py`).
+
+Each attempt is leased in the store first, so with several workers or instances sharing SQLite
+or Redis state exactly one of them makes it; a worker killed mid-attempt leaves a lease that
+expires, and the attempt is made again (at least once, never lost)."""
 
 from __future__ import annotations
 
@@ -15,17 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 from ..feed import Feed
-from ..models import Clock, Record, iso_time
+from ..models import Clock, Record
 from ..store import Store
+from .attempts import RESPONSE_KEPT, claim, finish
 from .signing import sign
 
-LEASE_MARGIN_MS = 5_000
-"""A claimed attempt stays leased for its timeout plus this, then another worker may try it."""
 POLL_S = 0.25
 """How often an idle deliverer looks for work queued by another process (or due by the clock)."""
-DISABLE_AFTER = 20
-"""Consecutive failed deliveries (every attempt of an event failed) that disable an endpoint."""
-RESPONSE_KEPT = 1024
 SENDERS = 4
 
 
@@ -107,29 +106,13 @@ class Deliverer:
         free = 1
         while free < SENDERS and self._slots.acquire(blocking=False):
             free += 1
-        claimed = self._claim(free)
+        claimed = claim(self._store, self._clock, free)
         for _ in range(free - len(claimed)):
             self._slots.release()
         assert self._pool is not None
         for item in claimed:
             self._pool.submit(self._send, item)
         return len(claimed)
-
-    def _claim(self, limit: int) -> list[Record]:
-        now_ms = int(self._clock() * 1000)
-        if (self._store.next_delivery_ms() or now_ms + 1) > now_ms:
-            return []
-        claimed = []
-        with self._store.transaction() as view:
-            for item in view.due_pending(now_ms, limit):
-                webhook = view.webhook(item["webhookId"])
-                if not item.get("test") and (webhook is None or webhook.get("disabled")):
-                    view.drop_pending(item["key"])  # deleted or disabled since: not sent
-                    continue
-                item["availableMs"] = now_ms + int(item["timeoutMs"]) + LEASE_MARGIN_MS
-                view.put_pending(item)  # leased: no other worker takes it meanwhile
-                claimed.append(dict(item))
-        return claimed
 
     # -- one attempt -----------------------------------------------------------------------
 
@@ -141,7 +124,7 @@ class Deliverer:
                 item["url"], body, sign(body, item["secret"]), item["timeoutMs"] / 1000
             )
             duration_ms = round((time.perf_counter() - started) * 1000, 3)
-            self._finish(item, status, answer, error, duration_ms)
+            finish(self._store, self._clock, self._feed, item, (status, answer, error), duration_ms)
         except Exception:  # never let a bad record stop the sender
             traceback.print_exc(file=sys.stderr)
         finally:
@@ -197,67 +180,6 @@ class Deliverer:
         if cache is None:
             cache = self._connections.cache = {}
         return cache
-
-    def _finish(
-        self,
-        item: Record,
-        status: int | None,
-        answer: bytes,
-        error: str | None,
-        duration_ms: float,
-    ) -> None:
-        """Log the attempt; on success the delivery is done, else it waits for its next try."""
-        ok = status is not None and 200 <= status < 300
-        now = self._clock()
-        now_ms = int(now * 1000)
-        record = {
-            "id": f"{item['key']}:{item['attempt']}",
-            "eventId": item["eventId"],
-            "event": item["event"],
-            "webhookId": item["webhookId"],
-            "url": item["url"],
-            "attempt": item["attempt"],
-            "status": status,
-            "ok": ok,
-            "error": error if status is None else None if ok else f"HTTP {status}",
-            "durationMs": duration_ms,
-            "time": iso_time(now),
-            "requestBody": item["body"],
-            "responseBody": answer[:RESPONSE_KEPT].decode("utf-8", "replace"),
-        }
-        with self._store.transaction() as view:
-            view.put_delivery(record)
-            webhook = view.webhook(item["webhookId"])
-            schedule = list(item.get("retryScheduleMs") or ())
-            retry = not ok and item["attempt"] <= len(schedule)
-            if retry and not (webhook is not None and webhook.get("disabled")):
-                item["availableMs"] = now_ms + int(schedule[item["attempt"] - 1])
-                item["attempt"] += 1
-                view.put_pending(item)
-            else:
-                view.drop_pending(item["key"])
-                if webhook is not None:
-                    _count(webhook, ok)
-                    view.put_webhook(webhook)
-            if ok:
-                event = view.event(item["eventId"])
-                if event is not None and item["webhookId"] not in event["deliveredTo"]:
-                    event["deliveredTo"].append(item["webhookId"])
-                    event["delivered"] = set(event["deliveredTo"]) >= set(event["webhookIds"])
-                    view.put_event(event)
-        if self._feed.listening:
-            self._feed.publish("delivery", record)
-
-
-def _count(webhook: Record, ok: bool) -> None:
-    """A delivery ended: success resets the endpoint's failure count, the 20th failure in a row
-    disables it (as Dub does)."""
-    if ok:
-        webhook["consecutiveFailures"] = 0
-        return
-    webhook["consecutiveFailures"] = int(webhook.get("consecutiveFailures", 0)) + 1
-    if webhook["consecutiveFailures"] >= DISABLE_AFTER:
-        webhook["disabled"] = True
 
 
 def _origin(url: str) -> tuple[str, str]:

@@ -73,7 +73,7 @@ class Outbox:
         created_at = iso_time(now)
         body = orjson.dumps(
             {"id": event_id, "event": trigger, "createdAt": created_at, "data": data}
-        )
+        ).decode()
         view.put_event(
             {
                 "id": event_id,
@@ -83,7 +83,7 @@ class Outbox:
                 "webhookIds": [w["id"] for w in endpoints],
                 "deliveredTo": [],
                 "delivered": False,
-                "body": body.decode(),
+                "body": body,
             }
         )
         for endpoint in endpoints:
@@ -98,7 +98,7 @@ class Outbox:
             webhook = view.webhook(webhook_id)
             if webhook is None or webhook.get("disabled"):
                 continue
-            body = event["body"].encode()
+            body = event["body"]
             # A key of its own: an attempt of this event still in flight must not, when it
             # finishes, drop the redelivery queued meanwhile.
             again = f"redelivery-{self._ids.alphanumerics(8)}"
@@ -113,7 +113,7 @@ def queue(
     view: StateView,
     event_id: str,
     trigger: str,
-    body: bytes,
+    body: str,
     endpoint: Record,
     *,
     attempt: int,
@@ -128,7 +128,7 @@ def queue(
             "key": pending_key(event_id, endpoint["id"]) + (f":{key_suffix}" if key_suffix else ""),
             "eventId": event_id,
             "event": trigger,
-            "body": body.decode(),
+            "body": body,
             "webhookId": endpoint["id"],
             "url": endpoint["url"],
             "secret": endpoint["secret"],

@@ -26,7 +26,10 @@ LINK_DEFAULTS: dict[str, Any] = {
 
 
 def link_data(link: Record) -> dict[str, Any]:
-    data = {name: link.get(name, default) for name, default in LINK_DEFAULTS.items()}
+    data = LINK_DEFAULTS.copy()  # Dub's order; then what the link has of those fields
+    for name, value in link.items():
+        if name in data:
+            data[name] = value
     data["tags"], data["webhookIds"] = [], []
     if link.get("disabled"):
         data["disabledAt"] = link.get("createdAt")

@@ -3,13 +3,12 @@ endpoint secret (its `whsec_` prefix included), as Dub signs its webhooks."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 
 def sign(body: bytes, secret: str) -> str:
     """The `Dub-Signature` header for `body` sent to an endpoint with `secret`."""
-    return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    return hmac.digest(secret.encode("utf-8"), body, "sha256").hex()
 
 
 def verify(body: bytes, signature: str, secret: str) -> bool:
