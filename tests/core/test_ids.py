@@ -1,0 +1,43 @@
+"""Ids: fast (not a system call each) yet never repeated by a forked worker, and the keys and
+secrets the mock hands out still drawn from the OS."""
+
+from __future__ import annotations
+
+import os
+import random
+
+from mockserver.models import IdFactory
+
+
+def ids_in_child(factory: IdFactory) -> list[str]:
+    """The next ids a forked child of this process makes, read back over a pipe."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: write its ids and leave at once
+        os.write(write, " ".join(factory.nanoid() for _ in range(5)).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        child = pipe.read().split()
+    os.waitpid(pid, 0)
+    return child
+
+
+def test_a_forked_child_does_not_repeat_its_parents_next_ids() -> None:
+    factory = IdFactory()
+    child = ids_in_child(factory)
+    parent = [factory.nanoid() for _ in range(5)]
+    assert len(child) == 5 and not set(child) & set(parent)
+
+
+def test_two_factories_make_different_ids() -> None:
+    assert IdFactory().ulid()[10:] != IdFactory().ulid()[10:]
+
+
+def test_a_seeded_factory_repeats_itself_for_reproducible_tests() -> None:
+    first, second = IdFactory(rng=random.Random(7)), IdFactory(rng=random.Random(7))
+    assert [first.nanoid(), first.webhook_secret(), first.publishable_key()] == [
+        second.nanoid(),
+        second.webhook_secret(),
+        second.publishable_key(),
+    ]
