@@ -39,6 +39,8 @@ QUIET_WAIT = float(os.environ.get("BENCH_QUIET_WAIT", "180"))
 QUIET_LOAD = float(os.environ.get("BENCH_QUIET_LOAD", "1.5"))
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))  # e.g. "prism,hello"
 SKIP = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))  # e.g. "dub-mock-sqlite"
+ONLY_OPS = set(filter(None, os.environ.get("BENCH_OPS", "").split(",")))  # e.g. "lead,click"
+FUNNEL_OPS = ("lead", "click")
 
 
 def wsgi_variant() -> Server:
@@ -93,7 +95,8 @@ def waitress_mock() -> Server:
 
 
 def seed_mock(server: Server) -> None:
-    """A customer with a lead, and a token whose rate limit cannot interfere."""
+    """A customer with a lead, a token whose rate limit cannot interfere, and the short link
+    dub.sh/bench with one click (made through the admin API) that every benchmark lead names."""
     status, body = harness.http(
         "POST", server.url + "/__mock/customers", {"externalId": harness.BENCH_CUSTOMER}
     )
@@ -107,10 +110,26 @@ def seed_mock(server: Server) -> None:
     status, body = harness.http("POST", server.url + "/__mock/tokens", token)
     if status != 201:
         raise RuntimeError(f"{server.name}: seeding the token answered {status} {body!r}")
+    status, body = harness.http("POST", server.url + "/__mock/links", harness.BENCH_LINK)
+    if status != 201:
+        raise RuntimeError(f"{server.name}: seeding the link answered {status} {body!r}")
+    click = {"id": harness.BENCH_CLICK_ID, "linkId": harness.BENCH_LINK["id"]}
+    status, body = harness.http("POST", server.url + "/__mock/clicks", click)
+    if status != 201:
+        raise RuntimeError(f"{server.name}: seeding the click answered {status} {body!r}")
 
 
 def check_answers(server: Server, stamp: str) -> dict[str, Any]:
-    """The request wrk will send answers 2xx (for the mock: a recorded sale, replayed alike)."""
+    """The requests wrk will send answer 2xx and, for the mock, record what they should."""
+    return {
+        "sale": check_sale(server, stamp),
+        "lead": check_lead(server, stamp),
+        "click": check_click(server, stamp),
+    }
+
+
+def check_sale(server: Server, stamp: str) -> dict[str, Any]:
+    """A new invoice records a sale; the same invoice again answers the same bytes."""
     auth = {"Authorization": f"Bearer {harness.BENCH_TOKEN}"}
     url = server.url + harness.SALE_PATH
     s1, b1 = harness.http("POST", url, harness.sale_body(f"check-{stamp}"), auth)
@@ -124,6 +143,89 @@ def check_answers(server: Server, stamp: str) -> dict[str, Any]:
         if b1 != b2:
             raise RuntimeError(f"{server.name}: the replayed invoice answered differently")
     return {"status": s1, "body": b1.decode()[:400]}
+
+
+def _counts(server: Server) -> dict[str, Any]:
+    """The mock's records the funnel checks look at (the state is small before the load)."""
+    status, body = harness.http("GET", server.url + "/__mock/state")
+    if status != 200:
+        raise RuntimeError(f"{server.name}: /__mock/state answered {status}")
+    state = json.loads(body)
+    link = next(r for r in state["links"] if r["id"] == harness.BENCH_LINK["id"])
+    return {
+        "leads": {(r["customerId"], r["clickId"]) for r in state["leads"]},
+        "customers": {r["externalId"]: r["id"] for r in state["customers"]},
+        "clicks": {r["id"]: r for r in state["clicks"]},
+        "link": link,
+    }
+
+
+def _lead(server: Server, external_id: str) -> tuple[int, bytes]:
+    body = {
+        "clickId": harness.BENCH_CLICK_ID,
+        "eventName": "Sign up",
+        "customerExternalId": external_id,
+    }
+    auth = {"Authorization": f"Bearer {harness.BENCH_TOKEN}"}
+    return harness.http("POST", server.url + "/track/lead", body, auth)
+
+
+def check_lead(server: Server, stamp: str) -> dict[str, Any]:
+    """lead.lua's requests: a new customerExternalId records a customer and a lead on the bench
+    click's link; the same customer and event again records nothing more (Dub's dedup)."""
+    before = _counts(server) if server.kind == "mock" else None
+    new_id, fixed_id = f"check_new_{stamp}", f"check_fixed_{stamp}"
+    answers = [_lead(server, new_id), _lead(server, fixed_id), _lead(server, fixed_id)]
+    for status, body in answers:
+        if not 200 <= status < 300:
+            raise RuntimeError(f"{server.name} answered {status} to lead.lua's request: {body!r}")
+    if before is not None:
+        after = _counts(server)
+        for external_id in (new_id, fixed_id):
+            customer = after["customers"].get(external_id)
+            if customer is None or (customer, harness.BENCH_CLICK_ID) not in after["leads"]:
+                raise RuntimeError(f"{server.name}: no customer and lead for {external_id}")
+        if len(after["leads"]) - len(before["leads"]) != 2:
+            raise RuntimeError(f"{server.name}: the duplicate lead was recorded")
+        if after["link"]["leads"] - before["link"]["leads"] != 2:
+            raise RuntimeError(f"{server.name}: the link's lead count is off")
+        first = json.loads(answers[0][1])
+        if first["click"]["id"] != harness.BENCH_CLICK_ID or not first["link"]:
+            raise RuntimeError(f"{server.name}: the lead's answer names another click or link")
+    return {"status": answers[0][0], "body": answers[0][1].decode()[:400]}
+
+
+def _click(server: Server, agent: str) -> tuple[int, bytes]:
+    body = {"domain": harness.BENCH_LINK["domain"], "key": harness.BENCH_LINK["key"]}
+    return harness.http("POST", server.url + "/track/click", body, {"User-Agent": agent})
+
+
+def check_click(server: Server, stamp: str) -> dict[str, Any]:
+    """click.lua's requests: each new User-Agent records a click on dub.sh/bench; the same
+    visitor again answers the same clickId and records nothing."""
+    before = _counts(server) if server.kind == "mock" else None
+    answers = [
+        _click(server, f"check/{stamp}/1"),
+        _click(server, f"check/{stamp}/2"),
+        _click(server, f"check/{stamp}/2"),
+    ]
+    for status, body in answers:
+        if not 200 <= status < 300:
+            raise RuntimeError(f"{server.name} answered {status} to click.lua's request: {body!r}")
+    if before is not None:
+        after = _counts(server)
+        ids = [json.loads(body)["clickId"] for _, body in answers]
+        if ids[0] == ids[1] or ids[1] != ids[2]:
+            raise RuntimeError(f"{server.name}: click ids {ids}: new visitors or the repeat wrong")
+        for click_id in ids[:2]:
+            record = after["clicks"].get(click_id)
+            if record is None or record["linkId"] != harness.BENCH_LINK["id"]:
+                raise RuntimeError(f"{server.name}: click {click_id} was not recorded")
+        if len(after["clicks"]) - len(before["clicks"]) != 2:
+            raise RuntimeError(f"{server.name}: the repeat visitor's click was recorded")
+        if after["link"]["clicks"] - before["link"]["clicks"] != 2:
+            raise RuntimeError(f"{server.name}: the link's click count is off")
+    return {"status": answers[0][0], "body": answers[0][1].decode()[:400]}
 
 
 def machine_facts() -> dict[str, Any]:
@@ -165,7 +267,12 @@ def _pkg_version(name: str) -> str:
 
 
 def run_group(
-    servers: list[Server], mode: str, stamp: str, results: list[WrkResult], label: str
+    servers: list[Server],
+    op: str,
+    mode: str,
+    stamp: str,
+    results: list[WrkResult],
+    label: str,
 ) -> None:
     """Warm each server up, then ROUNDS rounds, the order rotated each round."""
     for s in servers:
@@ -176,6 +283,7 @@ def run_group(
             duration=WARMUP,
             threads=THREADS,
             connections=CONNECTIONS,
+            op=op,
         )
     for r in range(ROUNDS):
         k = r % len(servers)
@@ -189,11 +297,12 @@ def run_group(
                 threads=THREADS,
                 connections=CONNECTIONS,
                 round_no=r,
+                op=op,
             )
             results.append(res)
             flag = "" if res.valid else "  INVALID (>1% non-2xx)"
             print(
-                f"  [{label}/{mode}] round {r + 1} {s.name:<14} {res.rps:>9.0f} req/s  "
+                f"  [{label}/{op}/{mode}] round {r + 1} {s.name:<14} {res.rps:>9.0f} req/s  "
                 f"p50 {res.p50_ms:6.2f} ms  p99 {res.p99_ms:7.2f} ms  "
                 f"non-2xx {res.non_2xx}{flag}",
                 flush=True,
@@ -245,6 +354,7 @@ def main() -> int:
     waited, load = harness.wait_for_quiet(QUIET_WAIT, QUIET_LOAD)
     print(f"  waited {waited:.0f} s; load average now {load:.2f}", flush=True)
     started = time.time()
+    harness.write_spec()
     facts = machine_facts()
     print(f"machine: {facts}", flush=True)
 
@@ -283,19 +393,31 @@ def main() -> int:
                 continue
             print(f"started {s.name}: {s.command}", flush=True)
         groups = [
-            ("as users run them", "new", [mock, mock_sqlite, prism]),
-            ("as users run them", "fixed", [mock, mock_sqlite, prism]),
-            ("quiet", "new", [mock_q, prism_s, hello, waitress, threads]),
-            ("quiet", "fixed", [mock_q, prism_s]),
+            ("as users run them", "sale", "new", [mock, mock_sqlite, prism]),
+            ("as users run them", "sale", "fixed", [mock, mock_sqlite, prism]),
+            ("quiet", "sale", "new", [mock_q, prism_s, hello, waitress, threads]),
+            ("quiet", "sale", "fixed", [mock_q, prism_s]),
         ]
-        for label, mode, servers in groups:
+        for op in FUNNEL_OPS:
+            for mode in ("new", "fixed"):
+                groups.append(("as users run them", op, mode, [mock, prism]))
+                groups.append(("quiet", op, mode, [mock_q, prism_s]))
+        for label, op, mode, servers in groups:
             chosen = [s for s in servers if s in wanted]
-            if chosen:
-                run_group(chosen, mode, stamp, results, label)
+            if chosen and not (ONLY_OPS and op not in ONLY_OPS):
+                run_group(chosen, op, mode, stamp, results, label)
         spy = spy_sqlite = None
+        spy_funnel: dict[str, Any] = {}
         if mock_q in wanted:
             print("profiling the mock under load (py-spy)", flush=True)
             spy = profiling.pyspy_under_load(mock_q, stamp, PROFILE_SECONDS, THREADS, CONNECTIONS)
+            for op in FUNNEL_OPS:
+                if ONLY_OPS and op not in ONLY_OPS:
+                    continue
+                print(f"profiling the mock under load, new {op}s (py-spy)", flush=True)
+                spy_funnel[op] = profiling.pyspy_under_load(
+                    mock_q, stamp, PROFILE_SECONDS, THREADS, CONNECTIONS, op=op
+                )
         if mock_sqlite in wanted:
             print("profiling the SQLite mock under load (py-spy)", flush=True)
             spy_sqlite = profiling.pyspy_under_load(
@@ -308,17 +430,23 @@ def main() -> int:
     memory = None
     inprocess = None
     cprofile = None
+    cprofile_funnel: dict[str, Any] = {}
     if not ONLY or "mock" in ONLY:
         print("in-process cost", flush=True)
         inprocess = _run_json([str(harness.HERE / "inprocess.py")], "inprocess.json")
         print("in-process profile (cProfile)", flush=True)
         cprofile = _run_json([str(harness.HERE / "profiling.py")], "cprofile.json")
+        for op in FUNNEL_OPS:
+            print(f"in-process profile of new {op}s (cProfile)", flush=True)
+            cprofile_funnel[op] = _run_json(
+                [str(harness.HERE / "profiling.py"), "--op", op], f"cprofile-{op}.json"
+            )
         print(f"RSS after {MEMORY_SALES} sales", flush=True)
         memory = measure_memory(stamp)
 
     facts["loadavg_at_end"] = os.getloadavg()
     data = {
-        "partial": bool(ONLY or SKIP),
+        "partial": bool(ONLY or SKIP or ONLY_OPS),
         "stamp": stamp,
         "elapsed_s": round(time.time() - started, 1),
         "settings": {
@@ -339,7 +467,9 @@ def main() -> int:
         "inprocess": inprocess,
         "pyspy": spy,
         "pyspy_sqlite": spy_sqlite,
+        "pyspy_funnel": spy_funnel,
         "cprofile": cprofile,
+        "cprofile_funnel": cprofile_funnel,
     }
     (OUT / "results.json").write_text(json.dumps(data, indent=2))
     print(f"raw results: {OUT / 'results.json'}", flush=True)

@@ -24,13 +24,49 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 OUT = HERE / "out"
-LUA = HERE / "wrk" / "sale.lua"
-SPEC = ROOT / "spec" / "openapi.yaml"
+WRK = HERE / "wrk"
+SPEC = OUT / "spec.yaml"
+"""What Prism serves: `dub-mock spec` (spec/openapi.yaml and spec/funnel.yaml merged)."""
 PRISM = HERE / "node_modules" / ".bin" / "prism"
 
 BENCH_TOKEN = "dub_bench"
 BENCH_CUSTOMER = "bench_cus"
+BENCH_LINK = {"id": "link_bench", "domain": "dub.sh", "key": "bench", "url": "https://example.com/"}
+BENCH_CLICK_ID = "bench_click_0001"
 SALE_PATH = "/track/sale"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One tracked operation wrk drives: its path, its script and the script's own arguments."""
+
+    name: str
+    path: str
+    script: Path
+    extra_args: tuple[str, ...] = ()
+
+    @property
+    def shown_script(self) -> str:
+        return str(self.script.relative_to(ROOT))
+
+
+OPERATIONS = {
+    "sale": Operation("sale", SALE_PATH, WRK / "sale.lua"),
+    "lead": Operation("lead", "/track/lead", WRK / "lead.lua", (BENCH_CLICK_ID,)),
+    "click": Operation(
+        "click", "/track/click", WRK / "click.lua", (BENCH_LINK["domain"], BENCH_LINK["key"])
+    ),
+}
+
+
+def write_spec() -> Path:
+    """The merged spec the mock serves (`dub-mock spec`), for Prism to serve the same operations."""
+    OUT.mkdir(exist_ok=True)
+    out = subprocess.run(
+        [str(VENV_BIN / "dub-mock"), "spec"], capture_output=True, text=True, check=True
+    )
+    SPEC.write_text(out.stdout)
+    return SPEC
 
 
 def free_port() -> int:
@@ -226,6 +262,7 @@ class WrkResult:
     command: str
     server_cpu_s: float = 0.0
     loadavg_before: float = 0.0
+    op: str = "sale"
 
     @property
     def cpu_us_per_request(self) -> float:
@@ -267,8 +304,12 @@ def run_wrk(
     round_no: int = 0,
     limit_per_thread: int = 0,
     token: str = BENCH_TOKEN,
+    op: str = "sale",
 ) -> WrkResult:
-    """Drive `server` with wrk in `mode` ("new" or "fixed") and parse the result."""
+    """Drive `server` with wrk: operation `op` ("sale", "lead" or "click"), in `mode` ("new":
+    a new record per request, or "fixed": the same request again), and parse the result."""
+    operation = OPERATIONS[op]
+    done_prefix = OUT / f"wrk-done-{run_id}-"
     argv = [
         "wrk",
         f"-t{threads}",
@@ -277,17 +318,16 @@ def run_wrk(
         "--timeout",
         "10s",
         "-s",
-        str(LUA),
-        server.url + SALE_PATH,
+        str(operation.script),
+        server.url + operation.path,
         "--",
         mode,
         run_id,
         token,
         str(limit_per_thread),
+        str(done_prefix) if limit_per_thread else "-",
+        *operation.extra_args,
     ]
-    done_prefix = OUT / f"wrk-done-{run_id}-"
-    if limit_per_thread:
-        argv.append(str(done_prefix))
     pids = server.pids()
     load = os.getloadavg()[0]
     cpu_before = cpu_seconds(pids)
@@ -304,7 +344,9 @@ def run_wrk(
         raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stdout}\n{proc.stderr}")
     data = json.loads(line[len("WRK_JSON ") :])
     secs = data["duration_us"] / 1e6
-    shown = " ".join([*argv[:8], "benchmarks/wrk/sale.lua", "$URL/track/sale", "--", mode, "$RUN"])
+    shown = " ".join(
+        [*argv[:7], operation.shown_script, f"$URL{operation.path}", "--", mode, "$RUN"]
+    )
     return WrkResult(
         server=server.name,
         mode=mode,
@@ -322,6 +364,7 @@ def run_wrk(
         command=shown,
         server_cpu_s=cpu_used,
         loadavg_before=load,
+        op=op,
     )
 
 

@@ -4,7 +4,7 @@ py-spy samples every Python process of `dub-mock serve --quiet` while wrk sends 
 the samples inside a request (below the mock's RSGI front) are folded into self and inclusive
 shares per function. cProfile runs the same sales through the WSGI app in this process.
 
-    .venv/bin/python benchmarks/profiling.py [--json out.json]    # the cProfile half
+    .venv/bin/python benchmarks/profiling.py [--json out.json] [--op lead]   # the cProfile half
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pstats
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -104,15 +105,22 @@ def area_of(frame: str) -> str:
 
 
 def pyspy_under_load(
-    server: Any, stamp: str, seconds: float, threads: int, connections: int, gil: bool = True
+    server: Any,
+    stamp: str,
+    seconds: float,
+    threads: int,
+    connections: int,
+    gil: bool = True,
+    op: str = "sale",
 ) -> dict[str, Any]:
-    """Sample the running server while wrk drives it with new sales.
+    """Sample the running server while wrk drives it with new records of `op` (new sales by
+    default, or "lead", "click").
 
     gil=True samples only the thread holding the GIL (where Python CPU time goes); False
     samples every busy thread (where requests spend wall time, in SQLite calls included)."""
     import harness
 
-    out = harness.OUT / f"pyspy-{server.name}.txt"
+    out = harness.OUT / f"pyspy-{server.name}{'' if op == 'sale' else '-' + op}.txt"
     out.unlink(missing_ok=True)
     box: dict[str, Any] = {}
 
@@ -124,6 +132,7 @@ def pyspy_under_load(
             duration=seconds + 2,
             threads=threads,
             connections=connections,
+            op=op,
         )
 
     t = threading.Thread(target=load)
@@ -153,17 +162,73 @@ def pyspy_under_load(
         ["py-spy", *spy[1:-4], "--output", f"benchmarks/out/{out.name}", "--pid", "$PID"]
     )
     folded["wrk_rps_while_sampled"] = box["wrk"].rps if "wrk" in box else None
+    folded["op"] = op
     return folded
 
 
-def cprofile_sales(n: int) -> dict[str, Any]:
-    """cProfile over n new sales through the WSGI app (prepared environs, as inprocess.py)."""
+def funnel_environs(op: str, n: int, tag: str) -> list[dict[str, Any]]:
+    """n environs of new records of `op`, as the wrk scripts send them (inprocess.py's way)."""
+    import harness
+    import inprocess
+
+    if op == "sale":
+        return [inprocess.environ_for(inprocess.sale(f"inv_{tag}_{i}")) for i in range(n)]
+    if op == "lead":
+        return [
+            inprocess.environ_for(
+                json.dumps(
+                    {
+                        "clickId": harness.BENCH_CLICK_ID,
+                        "eventName": "Sign up",
+                        "customerExternalId": f"lead_{tag}_{i}",
+                    }
+                ).encode(),
+                "/track/lead",
+            )
+            for i in range(n)
+        ]
+    link = harness.BENCH_LINK
+    body = json.dumps({"domain": link["domain"], "key": link["key"]}).encode()
+    envs = []
+    for i in range(n):
+        env = inprocess.environ_for(body, "/track/click")
+        env["HTTP_USER_AGENT"] = f"dub-mock-bench/{tag}/{i}"
+        envs.append(env)
+    return envs
+
+
+def funnel_app() -> Any:
+    """inprocess.make_app() plus the bench's link and click (bench.py's seed)."""
+    import harness
     import inprocess
 
     app = inprocess.make_app()
-    bodies = [inprocess.sale(f"inv_prof_{i}") for i in range(n + 2000)]
-    inprocess.timed(app, bodies[:2000], check=True)
-    envs = [inprocess.environ_for(b) for b in bodies[2000:]]
+    click = {"id": harness.BENCH_CLICK_ID, "linkId": harness.BENCH_LINK["id"]}
+    for path, payload in (("/__mock/links", harness.BENCH_LINK), ("/__mock/clicks", click)):
+        status, body = inprocess.call(
+            app, inprocess.environ_for(json.dumps(payload).encode(), path)
+        )
+        if not status.startswith("201"):
+            raise RuntimeError(f"seeding {path} answered {status}: {body!r}")
+    return app
+
+
+def cprofile_sales(n: int, op: str = "sale") -> dict[str, Any]:
+    """cProfile over n new records of `op` through the WSGI app (prepared environs, as
+    inprocess.py), after 2,000 unprofiled ones; also their unprofiled p50 time."""
+    import inprocess
+
+    app = funnel_app()
+    for env in funnel_environs(op, 2000, "warm"):
+        status, body = inprocess.call(app, env)
+        if not status.startswith("200"):
+            raise RuntimeError(f"{op} answered {status}: {body[:300]!r}")
+    plain = []
+    for env in funnel_environs(op, n, "plain"):
+        started = time.perf_counter_ns()
+        inprocess.call(app, env)
+        plain.append(time.perf_counter_ns() - started)
+    envs = funnel_environs(op, n, "prof")
     prof = cProfile.Profile()
     prof.enable()
     for env in envs:
@@ -185,7 +250,9 @@ def cprofile_sales(n: int) -> dict[str, Any]:
     by_tot = sorted(rows, key=lambda r: -r["tottime_us_per_sale"])[:20]
     by_cum = sorted(rows, key=lambda r: -r["cumtime_us_per_sale"])[:25]
     return {
+        "op": op,
         "sales": n,
+        "p50_us_unprofiled": sorted(plain)[n // 2] / 1000,
         "total_us_per_sale_under_profiler": total / n * 1e6,
         "by_tottime": by_tot,
         "by_cumtime": by_cum,
@@ -196,8 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="cProfile over in-process sales")
     parser.add_argument("--json")
     parser.add_argument("--sales", type=int, default=20_000)
+    parser.add_argument("--op", choices=("sale", "lead", "click"), default="sale")
     args = parser.parse_args(argv)
-    result = cprofile_sales(args.sales)
+    result = cprofile_sales(args.sales, args.op)
     text = json.dumps(result, indent=2)
     if args.json:
         Path(args.json).write_text(text)

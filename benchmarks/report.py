@@ -9,9 +9,12 @@ Only the block between the performance markers in RESULTS.md is rewritten; other
 from __future__ import annotations
 
 import json
+import os
 import sys
 import textwrap
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,32 @@ PAIRINGS = [
     ("quiet", "dub-mock-quiet", "prism-silent", 2.0),
 ]
 MODES = [("new", "new sale per request"), ("fixed", "one replayed invoiceId")]
+#: The funnel's operations beside /track/sale: (operation, [(mode key, label, the sale mode
+#: whose ratio it is held to)]). "new" records something each request, "fixed" repeats one.
+FUNNEL = [
+    (
+        "`POST /track/lead`",
+        [
+            ("lead-new", "new customer per request", "new"),
+            ("lead-fixed", "one customer and event again (deduplicated)", "fixed"),
+        ],
+    ),
+    (
+        "`POST /track/click`",
+        [
+            ("click-new", "new visitor per request", "new"),
+            ("click-fixed", "one visitor again (deduplicated)", "fixed"),
+        ],
+    ),
+]
+#: The sale ratios quoted before the funnel joined `make bench` (run 20261123231943).
+EARLIER_SALE_RATIOS = {
+    ("as users run them", "new"): 5.4,
+    ("as users run them", "fixed"): 7.5,
+    ("quiet", "new"): 3.1,
+    ("quiet", "fixed"): 4.7,
+}
+EARLIER_RUN = "20261123231943"
 
 
 def med(values: list[float]) -> float:
@@ -41,13 +70,19 @@ def med(values: list[float]) -> float:
     return v[m] if len(v) % 2 else (v[m - 1] + v[m]) / 2
 
 
+def mode_key(run: dict[str, Any]) -> str:
+    """A sale run's mode ("new", "fixed"); a funnel run's operation and mode ("lead-new")."""
+    op = run.get("op", "sale")
+    return run["mode"] if op == "sale" else f"{op}-{run['mode']}"
+
+
 class Figures:
-    """Medians over the measured rounds, per (server, mode)."""
+    """Medians over the measured rounds, per (server, mode); see `mode_key`."""
 
     def __init__(self, runs: list[dict[str, Any]]) -> None:
         self.by: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         for r in runs:
-            self.by[(r["server"], r["mode"])].append(r)
+            self.by[(r["server"], mode_key(r))].append(r)
 
     def has(self, server: str, mode: str) -> bool:
         return bool(self.by.get((server, mode)))
@@ -85,8 +120,11 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
 
-def render(data: dict[str, Any]) -> tuple[str, list[tuple[str, str, str, bool]]]:
-    """The RESULTS.md block, and the targets with their measured values."""
+def render(
+    data: dict[str, Any], webhooks: dict[str, Any] | None = None
+) -> tuple[str, list[tuple[str, str, str, bool]]]:
+    """The RESULTS.md block, and the targets with their measured values (webhook_bench.py's
+    too, when its figures are given)."""
     f = Figures(data["runs"])
     s = data["settings"]
     m = data["machine"]
@@ -145,6 +183,7 @@ def render(data: dict[str, Any]) -> tuple[str, list[tuple[str, str, str, bool]]]
             )
         )
     add("")
+    funnel(f, add, targets)
     if f.has("hello-world", "new"):
         hello = f.rps("hello-world", "new")
         add(
@@ -351,9 +390,15 @@ def render(data: dict[str, Any]) -> tuple[str, list[tuple[str, str, str, bool]]]
         for name, mode in (
             ("dub-mock-quiet", "new"),
             ("dub-mock-quiet", "fixed"),
+            ("dub-mock-quiet", "lead-new"),
+            ("dub-mock-quiet", "lead-fixed"),
+            ("dub-mock-quiet", "click-new"),
+            ("dub-mock-quiet", "click-fixed"),
             ("dub-mock", "new"),
             ("dub-mock-sqlite", "new"),
             ("prism-silent", "new"),
+            ("prism-silent", "lead-new"),
+            ("prism-silent", "click-new"),
         ):
             if f.has(name, mode):
                 parts.append(f"{name} ({mode}) {f.get(name, mode, 'cpu_us_per_request'):.0f} µs")
@@ -439,6 +484,7 @@ def render(data: dict[str, Any]) -> tuple[str, list[tuple[str, str, str, bool]]]
                 f"{row['tottime_us_per_sale']:.2f} | {row['cumtime_us_per_sale']:.2f} |"
             )
         add("")
+    funnel_profiles(data, add)
     if ANALYSIS.exists():
         add(ANALYSIS.read_text().strip())
         add("")
@@ -449,6 +495,12 @@ def render(data: dict[str, Any]) -> tuple[str, list[tuple[str, str, str, bool]]]
     add("| --- | --- | ---: | --- |")
     for name, goal, got, ok in targets:
         add(f"| {name} | {goal} | {got} | {verdict(ok)} |")
+    if webhooks:
+        name, goal, got, ok = webhook_target(webhooks)
+        add(
+            f"| {name} (`webhook_bench.py`, {webhooks['stamp']}, below) | {goal} | {got} | "
+            f"{verdict(ok)} |"
+        )
     for name, failure in data.get("failed", {}).items():
         reason = failure["error"].split(";")[0]
         log = " ".join(failure["log"].split())[-200:]
@@ -488,6 +540,106 @@ def render(data: dict[str, Any]) -> tuple[str, list[tuple[str, str, str, bool]]]
     return "\n".join(lines) + "\n", targets
 
 
+def funnel(
+    f: Figures, add: Callable[[str], None], targets: list[tuple[str, str, str, bool]]
+) -> None:
+    """The lead and click ratios, each held to the sale ratio of its pairing in this run."""
+    rows = [
+        (label, mock, prism, op, key, request, sale_mode)
+        for label, mock, prism, _ in PAIRINGS
+        for op, modes in FUNNEL
+        for key, request, sale_mode in modes
+        if f.has(mock, key) and f.has(prism, key)
+    ]
+    if not rows:
+        return
+    add("### The funnel: `/track/lead` and `/track/click` against Prism")
+    add("")
+    add(
+        "The same servers in the same run; Prism serves the mock's merged spec (`dub-mock spec`, "
+        "written to `benchmarks/out/spec.yaml`), so both answer the same operations. Prism "
+        "answers a canned example; dub-mock authenticates (leads), rate-limits, validates, and "
+        "records: a new lead creates a customer from the bench's click (seeded through the admin "
+        "API) and a lead event on its link, a new click records a click on `dub.sh/bench` and "
+        "counts it on the link; a repeated lead (same customer and event name) or click (same "
+        "visitor: address and User-Agent) is found by Dub's de-duplication and records nothing. "
+        "Target (issue 9): each at least as far ahead of Prism as sales are, i.e. a ratio at "
+        "least the sale ratio of the same pairing and kind of request (new or repeated) in this "
+        f"run; for reference, the sale ratios quoted before (run {EARLIER_RUN}) are in the "
+        "last column but one."
+    )
+    add("")
+    add(
+        "| pairing | operation | request | dub-mock req/s | Prism req/s | ratio (range) "
+        "| sales, this run | sales, quoted before | |"
+    )
+    add("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    for label, mock, prism, op, key, request, sale_mode in rows:
+        ratio, lo, hi = f.ratio(mock, prism, key)
+        sale = f.ratio(mock, prism, sale_mode)[0] if f.has(prism, sale_mode) else float("nan")
+        ok = ratio >= sale and f.valid(mock, key) and f.valid(prism, key)
+        add(
+            f"| {label} | {op} | {request} | {fmt_int(f.rps(mock, key))} | "
+            f"{fmt_int(f.rps(prism, key))} | **{fmt(ratio, 1)}\u00d7** "
+            f"({fmt(lo, 1)}\u2013{fmt(hi, 1)}) | {fmt(sale, 1)}\u00d7 | "
+            f"{EARLIER_SALE_RATIOS[(label, sale_mode)]:.1f}\u00d7 | {verdict(ok)} |"
+        )
+        targets.append(
+            (
+                f"{label}, {op}, {request}",
+                f"≥ sales' ratio ({fmt(sale, 1)}\u00d7)",
+                f"{ratio:.1f}\u00d7",
+                ok,
+            )
+        )
+    add("")
+
+
+def funnel_profiles(data: dict[str, Any], add: Callable[[str], None]) -> None:
+    """Per funnel operation: py-spy under load (own time, in-request samples) beside cProfile
+    in-process (own time per request), its p50 against a new sale's."""
+    spies, profiles = data.get("pyspy_funnel") or {}, data.get("cprofile_funnel") or {}
+    sale_cp = data.get("cprofile")
+    for op in sorted(set(spies) | set(profiles)):
+        spy, cp = spies.get(op), profiles.get(op)
+        facts = []
+        if spy and "error" not in spy:
+            facts.append(
+                f"py-spy (`--gil`, 500 Hz) while wrk sent new {op}s to `dub-mock serve --quiet` "
+                f"({fmt_int(spy['wrk_rps_while_sampled'] or float('nan'))} req/s while "
+                f"sampled; {spy['request_samples']:,} in-request samples)"
+            )
+        if cp:
+            ratio = (
+                f", {cp['p50_us_unprofiled'] / sale_cp['p50_us_unprofiled']:.2f}\u00d7 a new sale's"
+                if sale_cp and sale_cp.get("p50_us_unprofiled")
+                else ""
+            )
+            facts.append(
+                f"cProfile over {cp['sales']:,} new {op}s in-process (p50 "
+                f"{cp['p50_us_unprofiled']:.1f} µs each without the profiler{ratio})"
+            )
+        if not facts:
+            continue
+        add(f"New {op}s (`POST /track/{op}`): " + "; ".join(facts) + ".")
+        add("")
+        add(
+            "| function (self, py-spy) | share | | function (own time, cProfile) | µs per request |"
+        )
+        add("| --- | ---: | --- | --- | ---: |")
+        own = spy["self"][:12] if spy and "error" not in spy else []
+        rows = cp["by_tottime"][:12] if cp else []
+        for i in range(max(len(own), len(rows))):
+            a = own[i] if i < len(own) else None
+            c = rows[i] if i < len(rows) else None
+            a_name = f"`{a['function']}`" if a else ""
+            a_share = f"{a['share']:.1%}" if a else ""
+            c_name = f"`{c['function']}`" if c else ""
+            c_own = f"{c['tottime_us_per_sale']:.2f}" if c else ""
+            add(f"| {a_name} | {a_share} | | {c_name} | {c_own} |")
+        add("")
+
+
 def chart(data: dict[str, Any], target: Path = CHART) -> None:
     import matplotlib
 
@@ -511,7 +663,9 @@ def chart(data: dict[str, Any], target: Path = CHART) -> None:
     ]
     order = [(k, label) for k, label in order if f.has(k, "new")]
     colors = {"new": "#3b6fb6", "fixed": "#e08a2c"}
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5))
+    fig, (ax1, ax2, ax3) = plt.subplots(
+        1, 3, figsize=(19, 5), gridspec_kw={"width_ratios": [3, 3, 2]}
+    )
     x = range(len(order))
     width = 0.38
     for i, (mode, mode_label) in enumerate(MODES):
@@ -536,14 +690,15 @@ def chart(data: dict[str, Any], target: Path = CHART) -> None:
         ax.set_xticklabels([label for _, label in order], fontsize=8)
         ax.legend(fontsize=8)
         ax.grid(axis="y", alpha=0.3)
-    ax1.set_title("Throughput (req/s, higher is better)")
-    ax2.set_title("Latency (ms, log scale, lower is better)")
+    ax1.set_title("POST /track/sale: throughput (req/s, higher is better)")
+    ax2.set_title("POST /track/sale: latency (ms, log scale, lower is better)")
     ax2.set_yscale("log")
     _, top = ax2.get_ylim()
     ax2.set_ylim(top=top * 30)  # room for the legend above the bars
+    ratio_chart(ax3, f, colors)
     s = data["settings"]
     fig.suptitle(
-        f"POST /track/sale, wrk -t{s['threads']} -c{s['connections']}, "
+        f"wrk -t{s['threads']} -c{s['connections']}, "
         f"median of {s['rounds']} \u00d7 {s['duration_s']:g} s, "
         f"{data['machine']['cores']} cores shared with wrk",
         fontsize=10,
@@ -553,23 +708,88 @@ def chart(data: dict[str, Any], target: Path = CHART) -> None:
     plt.close(fig)
 
 
-def readme_section(data: dict[str, Any], targets: list[tuple[str, str, str, bool]]) -> str:
-    """The README's performance section, quoting this run's ratios."""
+def ratio_chart(ax: Any, f: Figures, colors: dict[str, str]) -> None:
+    """dub-mock's throughput over Prism's per operation, both pairings, new and repeated."""
+    groups = [
+        (f"{op}\n{short}", mock, prism, keys)
+        for label, mock, prism, _ in PAIRINGS
+        for short in ["as run" if label == "as users run them" else "quiet"]
+        for op, keys in (
+            ("sale", ("new", "fixed")),
+            ("lead", ("lead-new", "lead-fixed")),
+            ("click", ("click-new", "click-fixed")),
+        )
+        if f.has(mock, keys[0]) and f.has(prism, keys[0])
+    ]
+    width = 0.38
+    for i, (mode, label) in enumerate((("new", "new record"), ("fixed", "same request again"))):
+        xs = [p + (i - 0.5) * width for p in range(len(groups))]
+        ys = [
+            f.ratio(mock, prism, keys[i])[0] if f.has(mock, keys[i]) else 0
+            for _, mock, prism, keys in groups
+        ]
+        bars = ax.bar(xs, ys, width, label=label, color=colors[mode])
+        for b, y in zip(bars, ys, strict=True):
+            if y:
+                ax.annotate(
+                    f"{y:.1f}\u00d7",
+                    (b.get_x() + b.get_width() / 2, y),
+                    ha="center",
+                    va="bottom",
+                    fontsize=7,
+                )
+    ax.set_xticks(list(range(len(groups))))
+    ax.set_xticklabels([g[0] for g in groups], fontsize=8)
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_title("dub-mock / Prism, per operation (higher is better)")
+
+
+def load_webhooks() -> dict[str, Any] | None:
+    """webhook_bench.py's last figures (benchmarks/out/webhooks.json), if any."""
+    path = HERE / "out" / "webhooks.json"
+    if not path.exists():
+        return None
+    figures: dict[str, Any] = json.loads(path.read_text())
+    return figures
+
+
+def webhook_target(webhooks: dict[str, Any]) -> tuple[str, str, str, bool]:
+    ok = webhooks["ratio"] >= 0.7 and webhooks["all_arrived"]
+    got = f"{webhooks['ratio']:.0%}, " + (
+        "every event arrived" if webhooks["all_arrived"] else "events missing"
+    )
+    return ("sales with one webhook endpoint", "≥ 70% of none, every event", got, ok)
+
+
+def readme_section(
+    data: dict[str, Any],
+    targets: list[tuple[str, str, str, bool]],
+    webhooks: dict[str, Any] | None = None,
+) -> str:
+    """The README's performance section, quoting this run's ratios (and webhook_bench's)."""
     f = Figures(data["runs"])
     s = data["settings"]
+    started = os.environ.get("BENCH_STARTED")
+    took = (
+        f"{(time.time() - float(started)) / 60:.0f} minutes in this run"
+        if started
+        else "about 20 minutes"
+    )
     lines = [
         "## Performance",
         "",
-        "`make bench` (not part of CI; about ten minutes) runs dub-mock and Stoplight Prism 5 "
-        "(`prism mock`) on the bundled spec, on the same machine, under the same load: wrk "
+        f"`make bench` (not part of CI; {took}) runs dub-mock and Stoplight Prism 5 "
+        "(`prism mock`) on the same operations (the mock's merged spec, `dub-mock spec`), on "
+        "the same machine, under the same load: wrk "
         f"with {s['threads']} threads and {s['connections']} connections, "
         f"{s['duration_s']:g} s runs, the servers alternating over {s['rounds']} rounds. Prism "
         "answers a canned example; dub-mock authenticates, rate-limits, validates, records the "
-        "sale and keeps idempotency. Throughput of dub-mock divided by Prism's (median of the "
-        "rounds; above 1 means dub-mock is faster):",
+        "sale, lead or click, and keeps idempotency and de-duplication. Throughput of dub-mock "
+        "divided by Prism's (median of the rounds; above 1 means dub-mock is faster):",
         "",
-        "| dub-mock vs Prism | new sale per request | one replayed invoiceId |",
-        "| --- | ---: | ---: |",
+        "| dub-mock vs Prism | operation | a new record per request | the same request again |",
+        "| --- | --- | ---: | ---: |",
     ]
     rows = [
         ("as users run them: `dub-mock serve` vs `prism mock`", "dub-mock", "prism"),
@@ -580,20 +800,36 @@ def readme_section(data: dict[str, Any], targets: list[tuple[str, str, str, bool
         ),
         ("`dub-mock serve --state sqlite:///...` vs `prism mock`", "dub-mock-sqlite", "prism"),
     ]
+    operations = [
+        ("`POST /track/sale`", "new", "fixed"),
+        ("`POST /track/lead`", "lead-new", "lead-fixed"),
+        ("`POST /track/click`", "click-new", "click-fixed"),
+    ]
     for label, a, b in rows:
-        cells = []
-        for mode, _ in MODES:
-            if f.has(a, mode) and f.has(b, mode):
-                cells.append(f"**{f.ratio(a, b, mode)[0]:.1f}\u00d7**")
-            else:
-                cells.append("\u2013")
-        lines.append(f"| {label} | {' | '.join(cells)} |")
+        shown = label
+        for op, *keys in operations:
+            if not any(f.has(a, k) and f.has(b, k) for k in keys):
+                continue
+            cells = [
+                f"**{f.ratio(a, b, k)[0]:.1f}\u00d7**" if f.has(a, k) and f.has(b, k) else "\u2013"
+                for k in keys
+            ]
+            lines.append(f"| {shown} | {op} | {' | '.join(cells)} |")
+            shown = ""
+    lines.append("")
+    lines.append(
+        "The same request again: one replayed `invoiceId`; one customer and lead event name "
+        "(de-duplicated for 7 days); one visitor, by address and User-Agent (de-duplicated for "
+        "an hour)."
+    )
     lines.append("")
     facts = []
     if f.has("dub-mock-quiet", "new"):
         facts.append(
             f"`dub-mock serve --quiet` answers {fmt_int(f.rps('dub-mock-quiet', 'new'))} new "
-            f"sales a second (p99 {fmt(f.get('dub-mock-quiet', 'new', 'p99_ms'), 1)} ms) on "
+            f"sales a second (p99 {fmt(f.get('dub-mock-quiet', 'new', 'p99_ms'), 1)} ms), "
+            f"{fmt_int(f.rps('dub-mock-quiet', 'lead-new'))} new leads and "
+            f"{fmt_int(f.rps('dub-mock-quiet', 'click-new'))} new clicks on "
             f"{data['machine']['cores']} cores shared with wrk"
         )
     if f.has("hello-world", "new") and f.has("dub-mock-quiet", "new"):
@@ -617,6 +853,28 @@ def readme_section(data: dict[str, Any], targets: list[tuple[str, str, str, bool
         )
     if facts:
         lines.append("In the same run: " + "; ".join(facts) + ".")
+        lines.append("")
+    targets = list(targets)
+    if webhooks:
+        targets.append(webhook_target(webhooks))
+        drain = (
+            f", the last one {webhooks['drain_s']:.1f} s (median) after the load stopped"
+            if webhooks["drain_s"] == webhooks["drain_s"]
+            else ""
+        )
+        lines.append(
+            "**Webhooks.** With one endpoint registered (a fast receiver on the same machine), "
+            f"`dub-mock serve --quiet` answered {webhooks['ratio']:.0%} of the sales a second it "
+            f"answered with none ({webhooks['one']:,.0f} against {webhooks['none']:,.0f}, "
+            f"medians of {webhooks['settings']['rounds']} alternating rounds; target ≥ 70%); "
+            + (
+                "every sale's event arrived"
+                if webhooks["all_arrived"]
+                else "**not every sale's event arrived**"
+            )
+            + f"{drain}; {webhooks['failed_attempts']} delivery attempts failed "
+            f"(`benchmarks/webhook_bench.py`, {webhooks['stamp']} UTC)."
+        )
         lines.append("")
     if f.has("dub-mock-waitress", "new") and f.has("dub-mock-quiet", "new"):
         lines.append(
@@ -645,9 +903,10 @@ def readme_section(data: dict[str, Any], targets: list[tuple[str, str, str, bool
 
 
 def write(data: dict[str, Any]) -> None:
-    """RESULTS.md, the chart and the README section; a partial run (BENCH_ONLY, BENCH_SKIP)
-    writes only benchmarks/out/RESULTS-partial.md and out/results.png."""
-    block, targets = render(data)
+    """RESULTS.md, the chart and the README section; a partial run (BENCH_ONLY, BENCH_SKIP,
+    BENCH_OPS) writes only benchmarks/out/RESULTS-partial.md and out/results.png."""
+    webhooks = load_webhooks()
+    block, targets = render(data, webhooks)
     partial = bool(data.get("partial"))
     results = HERE / "out" / "RESULTS-partial.md" if partial else RESULTS
     existing = results.read_text() if results.exists() else ""
@@ -657,16 +916,28 @@ def write(data: dict[str, Any]) -> None:
     if partial:
         print(f"partial run: wrote {results}")
         return
+    print(f"wrote {RESULTS} and {CHART}")
+    # the README's performance section quotes this run too (and webhook_bench.py's last one)
+    section = readme_section(data, targets, webhooks)
     snippet = HERE / "out" / "README-performance.md"
-    snippet.parent.mkdir(exist_ok=True)
-    section = readme_section(data, targets)
     snippet.write_text(section)
-    print(f"wrote {RESULTS}, {CHART} and {snippet}")
-    # the README's performance section is this block too: keep its ratios those of the last run
     readme = README.read_text() if README.exists() else ""
-    if BEGIN in readme and END in readme and data["runs"] and not data.get("partial"):
+    if BEGIN in readme and END in readme and data["runs"]:
         README.write_text(splice(readme, section, BEGIN, END))
         print(f"updated the performance section of {README}")
+
+
+def refresh() -> None:
+    """Re-render from out/results.json, e.g. once webhook_bench.py has new figures; nothing
+    when the last bench.py run was partial (its figures must not replace a full run's)."""
+    path = HERE / "out" / "results.json"
+    if not path.exists():
+        return
+    data = json.loads(path.read_text())
+    if data.get("partial"):
+        print("the last bench.py run was partial: RESULTS.md and the README are left as they are")
+        return
+    write(data)
 
 
 if __name__ == "__main__":

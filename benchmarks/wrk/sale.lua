@@ -5,6 +5,7 @@
 --   LIMIT:        stop each thread after this many responses (0 = run for -d)
 --   DONE_PREFIX:  with LIMIT, a thread that stops creates the file DONE_PREFIX<thread number>,
 --                 so the harness can end wrk (whose main thread sleeps for all of -d) early
+--                 ("-" when unused)
 -- done() prints one JSON line (prefixed "WRK_JSON ") that the harness parses.
 
 local threads = {}
@@ -50,7 +51,7 @@ end
 function response(status, headers, body)
   seen = seen + 1
   if seen == limit then
-    if done_prefix then
+    if done_prefix and done_prefix ~= "-" then
       local f = io.open(done_prefix .. tid, "w")
       if f then
         f:close()
