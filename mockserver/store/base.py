@@ -75,6 +75,9 @@ class StateView(Protocol):
     def due_pending(self, now_ms: int, limit: int) -> list[Record]:
         """Up to `limit` queued deliveries available at `now_ms`, soonest first."""
 
+    def pending(self, key: str) -> Record | None:
+        """The queued delivery under `key`, leased or not; None once done or reset away."""
+
     def drop_pending(self, key: str) -> None: ...
     def put_delivery(self, record: Record) -> None:
         """Log one delivery attempt."""

@@ -177,6 +177,9 @@ class MemoryView:
                 due.append(record)  # its caller re-queues it (leased) or drops it
         return due
 
+    def pending(self, key: str) -> Record | None:
+        return self._s.pending.get(key)
+
     def drop_pending(self, key: str) -> None:
         self._s.pending.pop(key, None)
 

@@ -401,6 +401,9 @@ class RedisView:
         found = (self._record(self._keys.pending, key.decode()) for key in cast(list[bytes], keys))
         return [record for record in found if record is not None]
 
+    def pending(self, key: str) -> Record | None:
+        return self._record(self._keys.pending, key)
+
     def drop_pending(self, key: str) -> None:
         self._pending.pop((self._keys.pending, key), None)
         self.ops += ["E", self._keys.pending, key, "Q", self._keys.pending_due, key]

@@ -252,6 +252,9 @@ class SqliteView:
         )
         return [_load(row[0]) for row in rows]
 
+    def pending(self, key: str) -> Record | None:
+        return self._one("SELECT data FROM pending WHERE key = ?", key)
+
     def drop_pending(self, key: str) -> None:
         self._db.execute("DELETE FROM pending WHERE key = ?", (key,))
 

@@ -64,6 +64,9 @@ def finish(
         "responseBody": answer[:RESPONSE_KEPT].decode("utf-8", "replace"),
     }
     with store.transaction() as view:
+        if view.pending(item["key"]) is None:
+            return  # reset since it was claimed (or finished by a worker whose lease came
+            # after ours ran out): the log and the endpoint's count no longer want it
         view.put_delivery(record)
         webhook = view.webhook(item["webhookId"])
         schedule = list(item.get("retryScheduleMs") or ())

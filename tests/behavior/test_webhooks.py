@@ -324,6 +324,28 @@ def test_a_slow_receiver_does_not_hold_up_the_api(api: HttpApi) -> None:
         held.wait_for("sale.created", count=5, timeout=15)
 
 
+def test_an_attempt_in_flight_across_a_reset_is_not_logged_after_it(api: HttpApi) -> None:
+    """The receiver holds the attempt until the mock has been reset: when it ends, the reset
+    state (an empty log, no endpoints) must not gain a delivery from before it."""
+    arrived, release = threading.Event(), threading.Event()
+
+    class Held(WebhookReceiver):
+        def _answer(self, body: bytes, handler: Any) -> tuple[int, float]:
+            arrived.set()
+            release.wait(20)
+            return super()._answer(body, handler)
+
+    with Held(SECRET) as held:
+        add_webhook(api, held.url, timeoutMs=30_000)
+        api.add_customer("buyer")
+        assert api.track(AUTH_SALE).status == 200
+        assert arrived.wait(10)
+        api.reset()
+        release.set()
+        held.wait_for("sale.created", timeout=10)
+        assert settle(api, 1, timeout=1) == []
+
+
 def test_a_deleted_endpoint_gets_nothing_more(api: HttpApi, receiver: WebhookReceiver) -> None:
     webhook = add_webhook(api, receiver.url)
     assert api.admin("DELETE", f"webhooks/{webhook['id']}").status == 200
