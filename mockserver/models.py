@@ -16,6 +16,8 @@ Clock = Callable[[], float]
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 NANOID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 NANOID_TABLE = bytes(ord(NANOID_ALPHABET[value % 62]) for value in range(256))
+_CROCKFORD_PAIRS = tuple(CROCKFORD[pair >> 5] + CROCKFORD[pair & 31] for pair in range(1024))
+_PAIR_SHIFTS = tuple(range(120, -1, -10))
 
 ROLES = ("owner", "member", "viewer", "billing")
 PLANS = (
@@ -63,13 +65,10 @@ class IdFactory:
         self._rng.seed(os.urandom(32))
 
     def ulid(self) -> str:
-        """26 Crockford base32 characters: 48 bits of milliseconds, then 80 random bits."""
+        """26 Crockford base32 characters: 48 bits of milliseconds, then 80 random bits
+        (two characters a lookup: 13 lookups instead of 26 shifts)."""
         value = (int(self._clock() * 1000) << 80) | self._rng.getrandbits(80)
-        chars = []
-        for _ in range(26):
-            chars.append(CROCKFORD[value & 31])
-            value >>= 5
-        return "".join(reversed(chars))
+        return "".join([_CROCKFORD_PAIRS[(value >> shift) & 1023] for shift in _PAIR_SHIFTS])
 
     def nanoid(self) -> str:
         """16 alphanumerics, the shape of Dub's event and click ids.
@@ -112,7 +111,12 @@ class IdFactory:
 
     def random_name(self) -> str:
         """Dub's placeholder customer name, e.g. "Big Red Caribou"."""
-        return " ".join(self._rng.choice(words) for words in (ADJECTIVES, COLOURS, ANIMALS))
+        pick = self._rng.getrandbits(30)  # 10 bits a word: bias of at most 1% on 20 words
+        return (
+            f"{ADJECTIVES[(pick & 1023) % len(ADJECTIVES)]} "
+            f"{COLOURS[((pick >> 10) & 1023) % len(COLOURS)]} "
+            f"{ANIMALS[(pick >> 20) % len(ANIMALS)]}"
+        )
 
 
 _OS_SEEDED: weakref.WeakSet[IdFactory] = weakref.WeakSet()

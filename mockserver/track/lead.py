@@ -69,6 +69,7 @@ class LeadTracker:
             except NotFound as error:
                 failure = error  # raised once the key is stored: a retry is a duplicate
             else:
+                stamp = iso_time(now)
                 if customer is None:  # L4, in every mode
                     customer = add_customer(
                         view,
@@ -80,10 +81,10 @@ class LeadTracker:
                         avatar=lead.customer_avatar,
                         click=click,
                         link=link,
-                        created_at=iso_time(now),
+                        created_at=stamp,
                     )
                 if lead.mode != "deferred":  # L5
-                    self._record(view, workspace_id, lead, customer, click, link, now)
+                    self._record(view, workspace_id, lead, customer, click, link, now, stamp)
                 return _answer(click_id, link, customer)  # L6
         assert failure is not None
         raise failure
@@ -97,6 +98,7 @@ class LeadTracker:
         click: Record,
         link: Record,
         now: float,
+        stamp: str,
     ) -> None:
         leads = add_leads(
             view,
@@ -107,7 +109,7 @@ class LeadTracker:
             event_name=lead.event_name,
             metadata=lead.metadata,
             quantity=lead.quantity,
-            timestamp=iso_time(now),
+            timestamp=stamp,
         )
         records = {"click": click, "link": link, "customer": customer, "lead": leads[0]}
         self._events.emit(view, workspace_id, "lead.created", records, now)

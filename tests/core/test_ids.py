@@ -41,3 +41,23 @@ def test_a_seeded_factory_repeats_itself_for_reproducible_tests() -> None:
         second.webhook_secret(),
         second.publishable_key(),
     ]
+
+
+def test_a_ulid_is_its_time_then_its_random_bits_in_crockford_base32() -> None:
+    factory = IdFactory(clock=lambda: 1_700_000_000.123, rng=random.Random(3))
+    bits = random.Random(3).getrandbits(80)
+    ulid = factory.ulid()
+    value = 0
+    for char in ulid:
+        value = value * 32 + "0123456789ABCDEFGHJKMNPQRSTVWXYZ".index(char)
+    assert len(ulid) == 26 and value == (1_700_000_000_123 << 80) | bits
+    assert ulid.startswith("01HF")  # Crockford's digits of 2023-11-14's milliseconds
+
+
+def test_a_placeholder_name_is_one_word_of_each_list() -> None:
+    from mockserver.models import ADJECTIVES, ANIMALS, COLOURS
+
+    names = {IdFactory().random_name() for _ in range(400)}
+    words = [name.split(" ") for name in names]
+    assert all(a in ADJECTIVES and c in COLOURS and n in ANIMALS for a, c, n in words)
+    assert {w[2] for w in words} == set(ANIMALS)  # every animal turns up in 400 draws
