@@ -201,8 +201,9 @@ class _Reader(asyncio.Protocol):
 class Connection:
     """One kept-alive connection to one origin; one request at a time."""
 
-    def __init__(self, reader: _Reader) -> None:
+    def __init__(self, reader: _Reader, loop: asyncio.AbstractEventLoop) -> None:
         self._reader = reader
+        self._loop = loop  # kept: asyncio.get_running_loop() costs a getpid() call on 3.11
 
     @property
     def usable(self) -> bool:
@@ -211,7 +212,7 @@ class Connection:
     async def post(self, request: bytes, timeout: float) -> Answer:
         """Send `request`, read its answer; TimeoutError after `timeout` seconds (the
         connection is then unusable: drop it)."""
-        loop = asyncio.get_running_loop()
+        loop = self._loop
         waiter: asyncio.Future[Answer] = loop.create_future()
         self._reader.expect(waiter)
         transport = self._reader.transport
@@ -280,4 +281,4 @@ async def connect(target: Target, keep: int, timeout: float) -> Connection:
             target.port,
             ssl=_tls() if target.tls else None,
         )
-    return Connection(reader)
+    return Connection(reader, loop)
