@@ -6,6 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8787
 HOST   ?= 127.0.0.1
 SEED   ?= examples/seed.yaml
+TS_SDK := tests/sdk_ts/node_modules/.installed-stamp
 PYTEST_ARGS ?= -n 2
 
 .DEFAULT_GOAL := help
@@ -19,6 +20,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
+
+# Dub's TypeScript SDK for tests/core/test_sdk_ts.py, pinned by its lock file; without npm the
+# tests skip and say why (CI installs Node.js first).
+$(TS_SDK): tests/sdk_ts/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix tests/sdk_ts --no-audit --no-fund --loglevel=error && touch $(TS_SDK); \
+	else echo "npm not found: the TypeScript SDK tests will skip"; fi
 
 venv: $(STAMP) ## create .venv with the package and its test extras
 
@@ -36,7 +44,7 @@ format: $(STAMP) ## apply ruff's fixes and formatting
 typecheck: $(STAMP) ## mypy (strict) on the package
 	$(BIN)/mypy
 
-unit: $(STAMP) ## the pytest suite alone
+unit: $(STAMP) $(TS_SDK) ## the pytest suite alone
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 test: lint typecheck unit ## everything CI runs
@@ -45,4 +53,4 @@ bench: $(STAMP) ## benchmarks against Prism (outside CI; see benchmarks/)
 	bash benchmarks/run.sh
 
 clean: ## remove the virtualenv and caches
-	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache
+	rm -rf $(VENV) tests/sdk_ts/node_modules build dist *.egg-info .mypy_cache .ruff_cache

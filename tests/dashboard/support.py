@@ -53,10 +53,6 @@ def browser_problem() -> str | None:
     return None
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
 def call(
     base: str,
     method: str,
