@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import random
 
-from mockserver.models import IdFactory
+from mockserver.models import CROCKFORD, IdFactory
 
 
 def ids_in_child(factory: IdFactory) -> list[str]:
@@ -45,7 +45,9 @@ def test_a_seeded_factory_repeats_itself_for_reproducible_tests() -> None:
 
 def test_a_ulid_is_its_time_then_its_random_bits_in_crockford_base32() -> None:
     factory = IdFactory(clock=lambda: 1_700_000_000.123, rng=random.Random(3))
-    bits = random.Random(3).getrandbits(80)
+    bits = 0
+    for byte in random.Random(3).randbytes(16):
+        bits = bits << 5 | byte & 31
     ulid = factory.ulid()
     value = 0
     for char in ulid:
@@ -61,3 +63,23 @@ def test_a_placeholder_name_is_one_word_of_each_list() -> None:
     words = [name.split(" ") for name in names]
     assert all(a in ADJECTIVES and c in COLOURS and n in ANIMALS for a, c, n in words)
     assert {w[2] for w in words} == set(ANIMALS)  # every animal turns up in 400 draws
+
+
+def test_a_ulid_spells_the_millisecond_it_was_made_in() -> None:
+    now = [1_700_000_000.123]
+    factory = IdFactory(clock=lambda: now[0])
+    made = []
+    for step in (0.0, 0.0004, 0.001, 86_400.0, 0.0):  # same ms, the next, a day later, back
+        now[0] += step
+        made.append(factory.ulid())
+    decoded = [_crockford_value(ulid[:10]) for ulid in made]
+    assert decoded == [1_700_000_000_123, 1_700_000_000_123, 1_700_000_000_124,
+                       1_700_086_400_124, 1_700_086_400_124]  # fmt: skip
+    assert len({ulid[10:] for ulid in made}) == 5  # a fresh random part every time
+
+
+def _crockford_value(text: str) -> int:
+    value = 0
+    for char in text:
+        value = value * 32 + CROCKFORD.index(char)
+    return value
