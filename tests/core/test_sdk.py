@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sdk_support import admin, arrange, link_and_click
 
 from mockserver import MockServer
 
@@ -28,12 +29,6 @@ def mock(server: MockServer) -> MockServer:
 
 def client(mock: MockServer, token: str = "dub_mock_key") -> Any:
     return dub.Dub(token=token, server_url=mock.url)
-
-
-def admin(mock: MockServer, kind: str, **fields: Any) -> None:
-    assert mock.app is not None
-    with mock.app.store.transaction() as view:
-        getattr(mock.app.control, kind)(view, fields)
 
 
 def test_sdk_tracks_a_sale_with_conversion(mock: MockServer) -> None:
@@ -87,13 +82,7 @@ def test_sdk_gets_nulls_for_an_unknown_customer(mock: MockServer) -> None:
 def test_sdk_raises_its_typed_errors(
     mock: MockServer, setup: str | None, token: str, request_body: dict[str, Any], error: str
 ) -> None:
-    if setup == "viewer":
-        admin(mock, "token", token="dub_viewer", role="viewer")
-    if setup == "limited":
-        admin(mock, "token", token="dub_limited", rateLimitPerMinute=1)
-    if setup and setup.startswith("fault"):
-        assert mock.app is not None
-        mock.app.store.push_fault(int(setup[5:]), 1, 0)
+    arrange(mock, setup, token)
     with client(mock, token) as sdk:
         if setup == "limited":
             sdk.track.sale(request=request_body)
@@ -137,15 +126,6 @@ def lead_request(click_id: str, external_id: str = "user_7", **fields: Any) -> d
         "customer_external_id": external_id,
         **fields,
     }
-
-
-def link_and_click(mock: MockServer, **link: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A short link and a visitor's click on it, made through the control plane."""
-    assert mock.app is not None
-    with mock.app.store.transaction() as view:
-        made = mock.app.control.link(view, link)
-        click = mock.app.control.click(view, {"linkId": made["id"]})
-    return made, click
 
 
 def test_sdk_tracks_a_lead_then_a_sale_attributed_to_the_click(mock: MockServer) -> None:
@@ -300,24 +280,7 @@ def test_sdk_lead_raises_its_typed_errors(
     message: str,
 ) -> None:
     assert mock.app is not None
-    link_fields: dict[str, Any] = {"disabled": setup == "disabled"}
-    if setup == "elsewhere":
-        admin(mock, "workspace", id="ws_other")
-        link_fields["workspaceId"] = "ws_other"
-    _, click = link_and_click(mock, **link_fields)
-    if setup == "pk":
-        admin(mock, "publishable_key", key=token)
-    if setup == "expired":
-        admin(mock, "token", token=token, expired=True)
-    if setup == "viewer":
-        admin(mock, "token", token=token, role="viewer")
-    if setup == "free":
-        admin(mock, "workspace", id="ws_free", plan="free")
-        admin(mock, "token", token=token, workspaceId="ws_free")
-    if setup == "limited":
-        admin(mock, "token", token=token, rateLimitPerMinute=1)
-    if setup and setup.startswith("fault"):
-        mock.app.store.push_fault(int(setup[5:]), 1, 0)
+    click = arrange(mock, setup, token)
     with client(mock, token) as sdk:
         if setup == "limited":  # a sale and a lead share one budget
             sdk.track.sale(request={"customer_external_id": "nobody", "amount": 1})

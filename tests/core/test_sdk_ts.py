@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from reliability.support import unavailable
+from sdk_support import arrange, link_and_click
 
 from mockserver import MockServer
 
@@ -64,18 +65,6 @@ def run(mock: MockServer, *calls: dict[str, Any]) -> list[dict[str, Any]]:
     return outcomes
 
 
-def admin(mock: MockServer, kind: str, **fields: Any) -> dict[str, Any]:
-    assert mock.app is not None
-    with mock.app.store.transaction() as view:
-        made: dict[str, Any] = getattr(mock.app.control, kind)(view, fields)
-    return made
-
-
-def link_and_click(mock: MockServer, **link: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    made = admin(mock, "link", **link)
-    return made, admin(mock, "click", linkId=made["id"])
-
-
 def lead(click_id: str, external_id: str = "user_7", **fields: Any) -> dict[str, Any]:
     request = {"clickId": click_id, "eventName": "Sign up", "customerExternalId": external_id}
     return {"op": "lead", "request": {**request, **fields}}
@@ -101,10 +90,8 @@ def test_lead_then_sale_through_the_ts_sdk_lands_on_the_click_link(mock: MockSer
     )
     assert (answer["customer"]["name"], answer["customer"]["externalId"]) == ("Grace", "user_7")
     assert paid["result"]["customer"]["name"] == "Grace"
-    assert (paid["result"]["sale"]["amount"], paid["result"]["sale"]["invoiceId"]) == (
-        4900,
-        "INV_7",
-    )
+    paid_sale = paid["result"]["sale"]
+    assert (paid_sale["amount"], paid_sale["invoiceId"]) == (4900, "INV_7")
     assert again["result"]["link"] is None  # the same sign-up again: a duplicate
     assert mock.app is not None
     state = mock.app.store.snapshot()
@@ -168,13 +155,7 @@ def test_the_ts_sdk_raises_its_typed_error(
     message: str,
 ) -> None:
     assert mock.app is not None
-    _, click = link_and_click(mock)
-    if setup == "viewer":
-        admin(mock, "token", token="dub_viewer", role="viewer")
-    if setup == "limited":
-        admin(mock, "token", token="dub_limited", rateLimitPerMinute=1)
-    if setup and setup.startswith("fault"):
-        mock.app.store.push_fault(int(setup[5:]), 1, 0)
+    click = arrange(mock, setup, call.get("token", "dub_mock_key"))
     attempt = lead(call.get("click", click["id"]), **call.get("fields", {}))
     attempt.update({key: call[key] for key in ("token", "headers") if key in call})
     first = [{**attempt, "op": "sale", "request": {"customerExternalId": "nobody", "amount": 1}}]
