@@ -455,6 +455,11 @@ def report(figures: dict[str, Any]) -> str:
         (r["recorded"] - r["delivered_during_run"]) / r["drain_s"] for r in hooked if r["drain_s"]
     ]
     during_rates = [r["delivered_during_run"] / settings["duration_s"] for r in hooked]
+    # sales whose events had all arrived, per second of the run and its drain together
+    cycle_rates = [
+        r["recorded"] / (settings["duration_s"] + r["drain_s"]) for r in hooked if r["drain_s"]
+    ]
+    cycle = harness.median(cycle_rates) if cycle_rates else float("nan")
     lines += [
         "",
         f"Median: {figures['none']:,.0f} sales/s with no endpoint, {figures['one']:,.0f} with "
@@ -463,9 +468,12 @@ def report(figures: dict[str, Any]) -> str:
         f"{'met' if met else '**not met**'}.",
         "",
         f"- Drain: the last event arrived a median {figures['drain_s']:.1f} s after the load "
-        "stopped. During the runs the deliverer sent a median "
-        f"{harness.median(during_rates):,.0f} events a second; once the load stopped, "
-        f"{harness.median(drain_rates):,.0f} a second.",
+        "stopped. The API comes first: a worker with 8 or more requests in progress sends one "
+        "delivery at a time, so during the runs the deliverer sent a median "
+        f"{harness.median(during_rates):,.0f} events a second, and once the load stopped, "
+        f"{harness.median(drain_rates):,.0f} a second. Counting the drain, a median "
+        f"{cycle:,.0f} sales a second had their event delivered by the end "
+        f"({cycle / figures['none']:.0%} of the sales a second with no endpoint).",
         "- Delivery attempts that failed: "
         f"{figures['failed_attempts']} (the `ok: false` attempts in the mock's delivery log, "
         "which keeps the newest 10,000 of each run; "

@@ -13,7 +13,7 @@ import random
 import sys
 import time
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -155,11 +155,12 @@ class MockApp:
         if store.next_delivery_ms() is not None:  # deliveries queued before a restart
             self.deliverer.start()
 
-    def deliver_from(self, loop: asyncio.AbstractEventLoop) -> None:
+    def deliver_from(self, loop: asyncio.AbstractEventLoop, saturated: Callable[[], bool]) -> None:
         """`dub-mock serve`'s front, when the app runs on its event loop: send webhooks from
-        coroutines on that loop rather than from threads that would fight it for the GIL."""
+        coroutines on that loop rather than from threads that would fight it for the GIL, one
+        at a time while the front says the worker is `saturated`."""
         self.deliverer.close()
-        self.deliverer = LoopDeliverer(self.store, self.clock, self.feed, loop)
+        self.deliverer = LoopDeliverer(self.store, self.clock, self.feed, loop, saturated)
         self.outbox.on_queued(self.deliverer.wake)
         if self.store.next_delivery_ms() is not None:  # deliveries queued before a restart
             self.deliverer.start()

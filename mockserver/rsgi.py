@@ -57,11 +57,19 @@ WSGI_BASE: dict[str, Any] = {
 }
 
 
+SATURATED_AT = 8
+"""Requests in progress at once from which a worker counts as saturated, and sends webhooks
+one at a time so that the API comes first. A few clients, or any load the worker keeps up
+with, stay below it: answering 5,000 requests a second at 60 µs each, a worker has 0.3 in
+progress on average."""
+
+
 class RsgiFront:
     """Serves a `MockApp` over RSGI: async body, then the app on the loop or a thread."""
 
     def __init__(self, app: MockApp, threads: int) -> None:
         self.app = app
+        self.in_progress = 0  # requests between their start and their answer (not streams)
         self.limit = app.settings.max_body
         on_loop = not app.settings.state.startswith("redis")
         self.pool = None if on_loop else ThreadPoolExecutor(threads, "dub-mock")
@@ -75,7 +83,7 @@ class RsgiFront:
         """Worker start (granian calls it): live streams end when the worker is told to stop."""
         self.events.install(loop)
         if self.pool is None:  # the app runs on this loop: so do its webhook senders
-            self.app.deliver_from(loop)
+            self.app.deliver_from(loop, self.saturated)
         tune_gc()
 
     async def __call__(self, scope: Scope, protocol: HTTPProtocol) -> None:
@@ -84,25 +92,33 @@ class RsgiFront:
         if scope.path == EVENTS_PATH:  # the dashboard's stream: a task on this loop, no thread
             await self.events.serve(scope, protocol)
             return
-        environ = wsgi_environ(scope)
+        self.in_progress += 1
         try:
-            body, rest = await self._read_body(environ, protocol)
-        except (ProtocolClosed, ProtocolError, BodyCut):
-            # Cut short or malformed framing: refused whole, so nothing is recorded. The
-            # client may be gone already; if it still listens, it gets Dub's envelope.
-            protocol.response_bytes(400, JSON_HEADERS, BODY_CUT)
-            return
-        environ["wsgi.input"] = io.BytesIO(body)
-        if self.pool is None:
-            status, headers, payload = await self._answer_on_loop(environ)
-        else:
-            loop = asyncio.get_running_loop()
-            status, headers, payload = await loop.run_in_executor(
-                self.pool, call_wsgi, self.app, environ
-            )
-        protocol.response_bytes(status, headers, payload)
-        if rest is not None:
-            await discard(rest)
+            environ = wsgi_environ(scope)
+            try:
+                body, rest = await self._read_body(environ, protocol)
+            except (ProtocolClosed, ProtocolError, BodyCut):
+                # Cut short or malformed framing: refused whole, so nothing is recorded. The
+                # client may be gone already; if it still listens, it gets Dub's envelope.
+                protocol.response_bytes(400, JSON_HEADERS, BODY_CUT)
+                return
+            environ["wsgi.input"] = io.BytesIO(body)
+            if self.pool is None:
+                status, headers, payload = await self._answer_on_loop(environ)
+            else:
+                loop = asyncio.get_running_loop()
+                status, headers, payload = await loop.run_in_executor(
+                    self.pool, call_wsgi, self.app, environ
+                )
+            protocol.response_bytes(status, headers, payload)
+            if rest is not None:
+                await discard(rest)
+        finally:
+            self.in_progress -= 1
+
+    def saturated(self) -> bool:
+        """Whether the API has many requests in progress (webhooks then wait their turn)."""
+        return self.in_progress >= SATURATED_AT
 
     def __rsgi_del__(self, loop: Any) -> None:
         """Worker shutdown (granian calls it): the last log lines out, then the store closed."""
