@@ -51,7 +51,7 @@ class LoopDeliverer:
         clock: Clock,
         feed: Feed,
         loop: asyncio.AbstractEventLoop,
-        saturated: Callable[[], bool] = lambda: False,
+        saturated: Callable[[], bool],
     ) -> None:
         self._store = store
         self._clock = clock
