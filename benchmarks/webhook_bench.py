@@ -469,7 +469,8 @@ def report(figures: dict[str, Any]) -> str:
         "",
         f"- Drain: the last event arrived a median {figures['drain_s']:.1f} s after the load "
         "stopped. The API comes first: a worker with 8 or more requests in progress sends one "
-        "delivery at a time, at most one every 10 ms, so during the runs the deliverer sent a median "
+        "delivery at a time, at most one every 10 ms, so during the runs the deliverer sent a "
+        "median "
         f"{harness.median(during_rates):,.0f} events a second, and once the load stopped, "
         f"{harness.median(drain_rates):,.0f} a second. Counting the drain, a median "
         f"{cycle:,.0f} sales a second had their event delivered by the end "
