@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -142,9 +142,9 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-def latest_lead(leads: Sequence[Record], event_name: str | None) -> Record | None:
-    """The newest of a customer's leads (oldest first), or the newest with that exact name."""
-    for lead in reversed(leads):
+def latest_lead(newest_first: Iterable[Record], event_name: str | None) -> Record | None:
+    """The first of a customer's leads, newest first, or the first with that exact name."""
+    for lead in newest_first:
         if event_name is None or lead["eventName"] == event_name:
             return lead
     return None

@@ -7,7 +7,7 @@ import heapq
 import itertools
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -25,12 +25,18 @@ class _State:
         self.publishable_keys: dict[str, Record] = {}
         self.links: dict[str, Record] = {}
         self.link_keys: dict[tuple[str, str], str] = {}
-        self.held_keys: dict[str, tuple[str, int]] = {}
+        # What a new lead or click stores is never tracked by the cycle collector: str keys,
+        # str values, dicts of atomic values and ints. A tuple or list per record made the
+        # collector run every few thousand leads, and run slower as the state grew.
+        self.held_keys: dict[str, str] = {}  # name → "<expires ms>\x00<value>"
         self.clicks: dict[str, Record] = {}
         self.customers: dict[str, Record] = {}
-        self.customers_by_external_id: dict[tuple[str, str], Record] = {}
+        self.customers_by_external_id: dict[str, Record] = {}  # "<workspace>\x00<external id>"
         self.leads: list[Record] = []
-        self.leads_by_customer: dict[str, list[Record]] = {}
+        # a customer's leads as a chain through `leads`: its newest lead's place, and for each
+        # lead the place of the same customer's lead before it (-1: none)
+        self.newest_lead_at: dict[str, int] = {}
+        self.lead_before: list[int] = []
         # Sales and replayed answers are kept as compact JSON: a third of the memory of dicts,
         # and they are only ever read back whole.
         self.sales: list[str] = []
@@ -61,6 +67,10 @@ def _invoice_key(workspace_id: str, invoice_id: str) -> str:
     return f"{workspace_id}\x00{invoice_id}"
 
 
+def _customer_key(workspace_id: str, external_id: str) -> str:
+    return f"{workspace_id}\x00{external_id}"
+
+
 class MemoryView:
     """StateView over the in-memory tables; records are the stored objects themselves."""
 
@@ -87,10 +97,17 @@ class MemoryView:
         return self._s.publishable_keys.get(key)
 
     def customer(self, workspace_id: str, external_id: str) -> Record | None:
-        return self._s.customers_by_external_id.get((workspace_id, external_id))
+        return self._s.customers_by_external_id.get(_customer_key(workspace_id, external_id))
 
     def latest_lead(self, customer_id: str, event_name: str | None) -> Record | None:
-        return latest_lead(self._s.leads_by_customer.get(customer_id, ()), event_name)
+        return latest_lead(self._leads_newest_first(customer_id), event_name)
+
+    def _leads_newest_first(self, customer_id: str) -> Iterator[Record]:
+        leads, before = self._s.leads, self._s.lead_before
+        at = self._s.newest_lead_at.get(customer_id, -1)
+        while at >= 0:
+            yield leads[at]
+            at = before[at]
 
     def sale_response(
         self, workspace_id: str, invoice_id: str, since_ms: int
@@ -122,11 +139,14 @@ class MemoryView:
 
     def put_customer(self, record: Record) -> None:
         self._s.customers[record["id"]] = record
-        self._s.customers_by_external_id[(record["workspaceId"], record["externalId"])] = record
+        key = _customer_key(record["workspaceId"], record["externalId"])
+        self._s.customers_by_external_id[key] = record
 
     def put_lead(self, record: Record) -> None:
-        self._s.leads.append(record)
-        self._s.leads_by_customer.setdefault(record["customerId"], []).append(record)
+        s = self._s
+        s.lead_before.append(s.newest_lead_at.get(record["customerId"], -1))
+        s.newest_lead_at[record["customerId"]] = len(s.leads)
+        s.leads.append(record)
 
     def put_sale(self, record: Record, response: dict[str, Any], now_ms: int) -> None:
         self._s.sales.append(_compact(record))
@@ -136,10 +156,13 @@ class MemoryView:
 
     def held_key(self, name: str, now_ms: int) -> str | None:
         held = self._s.held_keys.get(name)
-        return held[0] if held is not None and held[1] > now_ms else None
+        if held is None:
+            return None
+        expires_ms, _, value = held.partition("\x00")
+        return value if int(expires_ms) > now_ms else None
 
     def hold_key(self, name: str, value: str, expires_ms: int) -> None:
-        self._s.held_keys[name] = (value, expires_ms)
+        self._s.held_keys[name] = f"{expires_ms}\x00{value}"
 
     def webhooks(self, workspace_id: str) -> list[Record]:
         return [w for w in self._s.webhooks.values() if w["workspaceId"] == workspace_id]

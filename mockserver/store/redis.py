@@ -293,7 +293,7 @@ class RedisView:
         return [] if raw is None else cast(list[Record], _load(raw))
 
     def latest_lead(self, customer_id: str, event_name: str | None) -> Record | None:
-        return latest_lead(self._leads_of(customer_id), event_name)
+        return latest_lead(reversed(self._leads_of(customer_id)), event_name)
 
     def sale_response(
         self, workspace_id: str, invoice_id: str, since_ms: int

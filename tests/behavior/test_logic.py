@@ -303,6 +303,20 @@ def test_rule14_lead_event_name_picks_the_latest_lead_of_that_name(api: HttpApi)
     assert sale["leadId"] == wanted["id"]
 
 
+def test_rule14_each_customer_keeps_its_own_leads_when_they_interleave(api: HttpApi) -> None:
+    api.add_customer("cust_1", leadEventName="Sign up")
+    api.add_customer("cust_2", leadEventName="Sign up")
+    first_trial = api.add_lead("cust_1", "Trial started")
+    second_trial = api.add_lead("cust_2", "Trial started")
+    api.add_lead("cust_2", "Newsletter")
+    _ok(api.track(_sale(leadEventName="Trial started")))
+    _ok(api.track(_sale("cust_2", leadEventName="Trial started", invoiceId="inv_2")))
+    _ok(api.track(_sale(invoiceId="inv_3")))
+    first, second, latest = api.state()["sales"]
+    assert (first["leadId"], second["leadId"]) == (first_trial["id"], second_trial["id"])
+    assert latest["leadId"] == first_trial["id"]
+
+
 @pytest.mark.parametrize("name", ["sign up", "SIGN UP", "Sign up ", "Trial"], ids=repr)
 def test_rule14_lead_event_name_is_case_sensitive_and_exact(api: HttpApi, name: str) -> None:
     api.add_customer("cust_1", leadEventName="Sign up")
