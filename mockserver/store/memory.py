@@ -30,8 +30,7 @@ class _State:
         # collector run every few thousand leads, and run slower as the state grew.
         self.held_keys: dict[str, str] = {}  # name → "<expires ms>\x00<value>"
         self.clicks: dict[str, Record] = {}
-        self.customers: dict[str, Record] = {}
-        self.customers_by_external_id: dict[str, Record] = {}  # "<workspace>\x00<external id>"
+        self.customers: dict[str, Record] = {}  # "<workspace>\x00<external id>" → customer
         self.leads: list[Record] = []
         # a customer's leads as a chain through `leads`: its newest lead's place, and for each
         # lead the place of the same customer's lead before it (-1: none)
@@ -97,7 +96,7 @@ class MemoryView:
         return self._s.publishable_keys.get(key)
 
     def customer(self, workspace_id: str, external_id: str) -> Record | None:
-        return self._s.customers_by_external_id.get(_customer_key(workspace_id, external_id))
+        return self._s.customers.get(_customer_key(workspace_id, external_id))
 
     def latest_lead(self, customer_id: str, event_name: str | None) -> Record | None:
         return latest_lead(self._leads_newest_first(customer_id), event_name)
@@ -138,9 +137,7 @@ class MemoryView:
         self._s.clicks[record["id"]] = record
 
     def put_customer(self, record: Record) -> None:
-        self._s.customers[record["id"]] = record
-        key = _customer_key(record["workspaceId"], record["externalId"])
-        self._s.customers_by_external_id[key] = record
+        self._s.customers[_customer_key(record["workspaceId"], record["externalId"])] = record
 
     def put_lead(self, record: Record) -> None:
         s = self._s
