@@ -62,12 +62,9 @@ def _compact(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def _invoice_key(workspace_id: str, invoice_id: str) -> str:
-    return f"{workspace_id}\x00{invoice_id}"
-
-
-def _customer_key(workspace_id: str, external_id: str) -> str:
-    return f"{workspace_id}\x00{external_id}"
+def _in_workspace(workspace_id: str, name: str) -> str:
+    """A key unique within a workspace (an invoice id, a customer's external id) as one str."""
+    return f"{workspace_id}\x00{name}"
 
 
 class MemoryView:
@@ -96,7 +93,7 @@ class MemoryView:
         return self._s.publishable_keys.get(key)
 
     def customer(self, workspace_id: str, external_id: str) -> Record | None:
-        return self._s.customers.get(_customer_key(workspace_id, external_id))
+        return self._s.customers.get(_in_workspace(workspace_id, external_id))
 
     def latest_lead(self, customer_id: str, event_name: str | None) -> Record | None:
         return latest_lead(self._leads_newest_first(customer_id), event_name)
@@ -111,7 +108,7 @@ class MemoryView:
     def sale_response(
         self, workspace_id: str, invoice_id: str, since_ms: int
     ) -> dict[str, Any] | None:
-        stored = self._s.invoices.get(_invoice_key(workspace_id, invoice_id))
+        stored = self._s.invoices.get(_in_workspace(workspace_id, invoice_id))
         if stored is None or stored[1] < since_ms:
             return None
         answer: dict[str, Any] = orjson.loads(stored[0])
@@ -137,7 +134,7 @@ class MemoryView:
         self._s.clicks[record["id"]] = record
 
     def put_customer(self, record: Record) -> None:
-        self._s.customers[_customer_key(record["workspaceId"], record["externalId"])] = record
+        self._s.customers[_in_workspace(record["workspaceId"], record["externalId"])] = record
 
     def put_lead(self, record: Record) -> None:
         s = self._s
@@ -148,7 +145,7 @@ class MemoryView:
     def put_sale(self, record: Record, response: dict[str, Any], now_ms: int) -> None:
         self._s.sales.append(_compact(record))
         if record["invoiceId"] is not None:
-            key = _invoice_key(record["workspaceId"], record["invoiceId"])
+            key = _in_workspace(record["workspaceId"], record["invoiceId"])
             self._s.invoices[key] = (_compact(response), now_ms)
 
     def held_key(self, name: str, now_ms: int) -> str | None:
